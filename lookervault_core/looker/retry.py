@@ -1,0 +1,129 @@
+"""Retrying transient Looker errors with exponential backoff, via tenacity.
+
+Only errors marked ``transient`` (`RateLimited`, `Unavailable`) are retried.
+A 429's Retry-After is a floor for the wait. The error that finally escapes
+carries ``attempts`` (how many times the call was tried) for the dead-letter
+record. Sleeping is injectable so tests never wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import tenacity
+
+from lookervault_core.errors import RateLimited
+
+__all__ = ["RetryPolicy", "attempts_of", "is_transient"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying the call that raised `exc` later may succeed."""
+    return bool(getattr(exc, "transient", False))
+
+
+def attempts_of(exc: BaseException) -> int:
+    """How many times the call that raised `exc` was tried (1 when never retried)."""
+    value = getattr(exc, "attempts", 1)
+    return value if isinstance(value, int) else 1
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a transient failure is retried.
+
+    Attributes:
+        attempts: Total tries, the first included (1 disables retrying).
+        initial_backoff: Seconds before the second try; doubles per try.
+        max_backoff: Ceiling of the exponential part of a wait.
+        jitter: Up to this many random seconds added to each wait.
+        sleep: Sleeps for the given seconds; replace it in tests.
+    """
+
+    attempts: int = 5
+    initial_backoff: float = 0.5
+    max_backoff: float = 30.0
+    jitter: float = 0.5
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts must be >= 1")
+        if self.initial_backoff < 0 or self.max_backoff < 0 or self.jitter < 0:
+            raise ValueError("backoff and jitter must not be negative")
+
+    def wait_for(self, attempt: int, exc: BaseException | None) -> float:
+        """Seconds to wait after failed try number `attempt` (1-based) raised `exc`."""
+        try:
+            backoff = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
+        except OverflowError:
+            backoff = self.max_backoff
+        wait = backoff + (random.uniform(0, self.jitter) if self.jitter else 0.0)
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            # Looker's Retry-After is a floor, never shortened by the backoff cap.
+            wait = max(wait, exc.retry_after)
+        return wait
+
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        on_retry: Callable[[int, BaseException], None] | None = None,
+    ) -> T:
+        """Run `fn`, retrying transient errors.
+
+        Args:
+            fn: The zero-argument call to make.
+            on_retry: Called as ``on_retry(failed_attempt, exc)`` before each
+                retry's wait.
+
+        Returns:
+            What `fn` returned.
+
+        Raises:
+            Exception: The last error `fn` raised, with ``attempts`` set to the
+                number of tries made.
+        """
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            return self.wait_for(state.attempt_number, exc)
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            if exc is None:
+                return
+            wait_s = state.next_action.sleep if state.next_action is not None else 0.0
+            logger.warning("try %d/%d failed (%s); retrying in %.2fs", state.attempt_number, self.attempts, exc, wait_s)
+            if on_retry is not None:
+                on_retry(state.attempt_number, exc)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.attempts),
+            wait=wait,
+            retry=tenacity.retry_if_exception(is_transient),
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        tries = 0
+
+        def attempt() -> T:
+            nonlocal tries
+            tries += 1
+            return fn()
+
+        try:
+            return retrying(attempt)
+        except Exception as exc:
+            exc.attempts = tries  # type: ignore[attr-defined]
+            raise

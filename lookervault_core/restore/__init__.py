@@ -1,0 +1,7 @@
+"""Restore backup items into Looker, one at a time or many on a thread pool."""
+
+from .batch import BatchSummary, ItemFailure, Outcome, restore_many
+from .restorer import Restorer
+from .result import Action, RestoreResult
+
+__all__ = ["Action", "BatchSummary", "ItemFailure", "Outcome", "RestoreResult", "Restorer", "restore_many"]

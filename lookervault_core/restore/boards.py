@@ -1,0 +1,96 @@
+"""Restore of a board with its sections and items.
+
+Looker quirk: `section_order` on the board and `item_order` on each section
+hold ids, so they are written last, after the sections and items they name
+exist and their destination ids are known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from looker_sdk.sdk.api40 import models as m
+
+from ..content_types import ContentType as CT
+from ..content_types import writable_fields
+from ..graph import Ref
+from .item import ItemRun
+from .payload import body_from
+from .result import Action, RestoreResult
+
+__all__ = ["restore_board"]
+
+_SECTION = writable_fields(m.WriteBoardSection) - {"board_id", "item_order"}
+_ITEM = writable_fields(m.WriteBoardItem) - {"board_section_id", "dashboard_id", "look_id"}
+
+
+def _maps(value: object) -> list[Mapping[str, object]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, (list, tuple)) else []
+
+
+def _ids(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+
+
+def restore_board(run: ItemRun) -> RestoreResult:
+    sdk, data = run.sdk, run.data
+    body = body_from(data, run.spec.writable - {"section_order", "user_id"})
+    if data.get("user_id") is not None:
+        owner = run.require(Ref(CT.USER, str(data["user_id"]), "user_id", hard=False))
+        if owner is not None:
+            body["user_id"] = owner
+    # Check every item's target before writing anything, so a missing
+    # dashboard fails the board without leaving half of it behind.
+    targets: dict[tuple[str, str], str | None] = {}
+    for section in _maps(data.get("board_sections")):
+        for item in _maps(section.get("board_items")):
+            for field, ct in (("dashboard_id", CT.DASHBOARD), ("look_id", CT.LOOK)):
+                if item.get(field) is not None:
+                    targets[(str(item.get("id")), field)] = run.require(
+                        Ref(ct, str(item[field]), f"board_items[{item.get('id')}].{field}"))
+    dest = run.resolve(CT.BOARD.label, run.source_id)
+    action, board_id, after = run.upsert(dest, body, get=sdk.board, create=sdk.create_board,  # type: ignore[arg-type]
+                                         update=sdk.update_board)  # type: ignore[arg-type]
+    if action is Action.SKIPPED:
+        return run.finish(action, board_id, after)
+    live = after or {}
+    live_sections = {str(s.get("id")): s for s in _maps(live.get("board_sections"))}
+    section_ids: dict[str, str] = {}
+    for section in _maps(data.get("board_sections")):
+        src = str(section.get("id"))
+        live_section = live_sections.get(run.mapped("board_section", src) or src)
+        sec_id = run.upsert_part("board_sections", src, body_from(section, _SECTION), live_section,
+                                 create=sdk.create_board_section,  # type: ignore[arg-type]
+                                 update=sdk.update_board_section,  # type: ignore[arg-type]
+                                 create_body={**body_from(section, _SECTION), "board_id": board_id})
+        if sec_id is None:
+            continue
+        section_ids[src] = sec_id
+        if live_section is None:
+            run.remember("board_section", src, sec_id)
+        live_items = {str(i.get("id")): i for i in _maps((live_section or {}).get("board_items"))}
+        item_ids: dict[str, str] = {}
+        for item in _maps(section.get("board_items")):
+            isrc = str(item.get("id"))
+            wanted = body_from(item, _ITEM)
+            for field in ("dashboard_id", "look_id"):
+                if targets.get((isrc, field)) is not None:
+                    wanted[field] = targets[(isrc, field)]
+            live_item = live_items.get(run.mapped("board_item", isrc) or isrc)
+            item_id = run.upsert_part("board_items", isrc, wanted, live_item,
+                                      create=sdk.create_board_item,  # type: ignore[arg-type]
+                                      update=sdk.update_board_item,  # type: ignore[arg-type]
+                                      create_body={**wanted, "board_section_id": sec_id})
+            if item_id is not None:
+                item_ids[isrc] = item_id
+                if live_item is None:
+                    run.remember("board_item", isrc, item_id)
+        order = [item_ids.get(i, run.mapped("board_item", i) or i) for i in _ids(section.get("item_order"))]
+        run.upsert_part("board_sections", src, {"item_order": order}, {**(live_section or {}), "id": sec_id},
+                        update=sdk.update_board_section)  # type: ignore[arg-type]
+    if board_id is not None and "section_order" in data:
+        order = [section_ids.get(s, run.mapped("board_section", s) or s) for s in _ids(data.get("section_order"))]
+        run.upsert_part("board", run.source_id, {"section_order": order}, {**live, "id": board_id},
+                        update=sdk.update_board)  # type: ignore[arg-type]
+    return run.finish(action, board_id, live)
+

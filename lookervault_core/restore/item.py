@@ -1,0 +1,231 @@
+"""The state of restoring one item: its API calls, changes, notes and writes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
+
+from looker_sdk.rtl import model as sdk_model
+from looker_sdk.rtl.serialize import converter40
+
+from ..content_types import ContentType, TypeSpec, spec
+from ..errors import MissingDependency, NotFound
+from ..graph import Ref
+from .payload import as_datetime, content_hash, diff
+from .result import Action, RestoreResult
+
+if TYPE_CHECKING:
+    from looker_sdk.sdk.api40.methods import Looker40SDK
+
+    from .restorer import Restorer
+
+__all__ = ["ItemRun", "as_dict"]
+
+T = TypeVar("T")
+Payload = dict[str, object]
+
+
+def as_dict(obj: object) -> Payload:
+    """An SDK model (or list of them) as plain JSON-like data, None fields dropped."""
+    if isinstance(obj, sdk_model.Model):
+        data = converter40.unstructure(obj)
+        return data if isinstance(data, dict) else {}
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    return {}
+
+
+class ItemRun:
+    """One item being restored.
+
+    Handlers read through `get`, write through `write` (a no-op in a dry run)
+    and record what differed with `changed`; `finish` turns that into a
+    RestoreResult.
+    """
+
+    def __init__(
+        self,
+        restorer: Restorer,
+        content_type: ContentType,
+        source_id: str,
+        data: Mapping[str, object],
+    ) -> None:
+        self.restorer = restorer
+        self.content_type = content_type
+        self.spec: TypeSpec = spec(content_type)
+        self.source_id = source_id
+        self.data = data
+        self.dry_run = restorer.dry_run
+        self.api_calls = 0
+        self.changes: list[str] = []
+        self.notes: list[str] = []
+        self.started = time.perf_counter()
+
+    # --- calls ---------------------------------------------------------------------
+
+    @property
+    def sdk(self) -> Looker40SDK:
+        return self.restorer.client.sdk
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run one SDK call through the client's rate limiter and retries."""
+        self.api_calls += 1
+        return self.restorer.client.call(fn)
+
+    def get(self, fn: Callable[[], object]) -> Payload | None:
+        """A live object as a dict, or None when Looker answers 404."""
+        try:
+            return as_dict(self.call(fn))
+        except NotFound:
+            return None
+
+    def write(self, fn: Callable[[], object]) -> Payload | None:
+        """Perform a write and return the answer; in a dry run, do nothing and return None."""
+        if self.dry_run:
+            return None
+        return as_dict(self.call(fn))
+
+    def write_raw(self, fn: Callable[[], object]) -> None:
+        """A write whose answer is not a model (membership lists, role sets)."""
+        if not self.dry_run:
+            self.call(fn)
+
+    # --- ids and references -----------------------------------------------------------
+
+    def resolve(self, kind: str, source_id: str) -> str:
+        """Destination id of a source id (itself when never remapped)."""
+        return self.restorer.idmap.resolve(kind, source_id)
+
+    def mapped(self, kind: str, source_id: str) -> str | None:
+        """Destination id recorded for a source id, if any."""
+        return self.restorer.idmap.get(kind, source_id)
+
+    def remember(self, kind: str, source_id: str, destination_id: str) -> None:
+        """Record a destination id; same-id mappings are implied and not stored."""
+        if source_id != destination_id and not self.dry_run:
+            self.restorer.idmap.set(kind, source_id, destination_id)
+
+    def require(self, ref: Ref) -> str | None:
+        """The destination id of a referenced item, checking that it exists in Looker.
+
+        Raises:
+            MissingDependency: a hard reference whose target is not in Looker.
+        """
+        dest = self.resolve(ref.content_type.label, ref.id)
+        if self.restorer.exists(self, ref.content_type, dest):
+            return dest
+        if not ref.hard:
+            self.note(f"{ref.field}: {ref.content_type.label} {ref.id} is not in Looker; left unset")
+            return None
+        if self.restorer.backup.has(ref.content_type, ref.id):
+            detail = "which is in the backup but not yet restored"
+        else:
+            detail = "which is neither in the backup nor in Looker"
+        raise MissingDependency(
+            self.content_type.label, self.source_id, ref.content_type.label, ref.id, detail
+        )
+
+    # --- outcome -------------------------------------------------------------------
+
+    def changed(self, *fields: str) -> None:
+        self.changes.extend(fields)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def upsert(
+        self,
+        dest_id: str | None,
+        body: Payload,
+        *,
+        get: Callable[[str], object],
+        create: Callable[[Payload], object],
+        update: Callable[[str, Payload], object],
+        live: Payload | None = None,
+    ) -> tuple[Action, str | None, Payload | None]:
+        """Create the object, or patch the fields that differ, or leave it be.
+
+        Returns the action, the destination id (None for a dry-run create) and
+        the live object after the write (None in a dry run).
+        """
+        if live is None and dest_id is not None:
+            live = self.get(lambda: get(dest_id))
+        key = self.spec.key_field
+        if live is None:
+            self.changed(*sorted(body))
+            created = self.write(lambda: create(body))
+            if created is None:
+                return Action.WOULD_CREATE, None, None
+            new_id = str(created[key])
+            self.remember(self.content_type.label, self.source_id, new_id)
+            return Action.CREATED, new_id, created
+        dest = str(live[key])
+        if self.restorer.skip_modified and self.modified_since_backup(live):
+            self.note("changed in Looker since the backup; skipped (--skip-modified)")
+            return Action.SKIPPED, dest, live
+        changes = diff(body, live)
+        if not changes:
+            return Action.UNCHANGED, dest, live
+        self.changed(*sorted(changes))
+        updated = self.write(lambda: update(dest, changes))
+        if updated is None:
+            return Action.WOULD_UPDATE, dest, None
+        self.remember(self.content_type.label, self.source_id, dest)
+        return Action.UPDATED, dest, updated
+
+    def upsert_part(
+        self,
+        kind: str,
+        label: str,
+        wanted: Payload,
+        live: Mapping[str, object] | None,
+        *,
+        update: Callable[[str, Payload], object],
+        create: Callable[[Payload], object] | None = None,
+        create_body: Payload | None = None,
+    ) -> str | None:
+        """Create or patch one sub-resource (a tile, a board section) and return its id.
+
+        Changes are recorded as `kind[label].field`. Returns None when nothing
+        exists to return: a dry run, or a part whose parent is not created yet.
+        """
+        if live is None:
+            self.changed(f"{kind}[{label}]")
+            body = create_body if create_body is not None else wanted
+            if create is None or any(v is None for v in body.values()):
+                return None
+            created = self.write(lambda: create(body))
+            return None if created is None else str(created["id"])
+        changes = diff(wanted, live)
+        if changes:
+            self.changed(*(f"{kind}[{label}].{f}" for f in sorted(changes)))
+            live_id = str(live["id"])
+            self.write(lambda: update(live_id, changes))
+        return str(live["id"])
+
+    def modified_since_backup(self, live: Mapping[str, object]) -> bool:
+        live_at = as_datetime(live.get("updated_at"))
+        backup_at = as_datetime(self.data.get("updated_at"))
+        return live_at is not None and backup_at is not None and live_at > backup_at
+
+    def finish(self, action: Action, dest_id: str | None, live: Mapping[str, object] | None = None) -> RestoreResult:
+        """The result record; an unchanged object whose parts changed counts as updated."""
+        if self.changes and action is Action.UNCHANGED:
+            action = Action.WOULD_UPDATE if self.dry_run else Action.UPDATED
+        url = None
+        if live is not None and isinstance(live.get("url"), str):
+            path = str(live["url"])
+            url = path if path.startswith("http") else self.restorer.client.settings.base_url + path
+        return RestoreResult(
+            content_type=self.content_type,
+            source_id=self.source_id,
+            destination_id=dest_id,
+            action=action,
+            changed_fields=tuple(dict.fromkeys(self.changes)),
+            api_calls=self.api_calls,
+            duration_s=time.perf_counter() - self.started,
+            url=url,
+            content_hash=content_hash(self.data),
+            message="; ".join(self.notes),
+        )

@@ -1,0 +1,76 @@
+"""Turning backup blobs into request bodies, and comparing them with live objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+
+import msgspec
+
+__all__ = ["as_datetime", "body_from", "content_hash", "diff", "json_ready", "same"]
+
+
+def json_ready(value: object) -> object:
+    """A copy of `value` that json.dumps accepts: datetimes become ISO-8601 UTC strings."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def body_from(data: Mapping[str, object], fields: Iterable[str]) -> dict[str, object]:
+    """The writable part of a backup blob: `fields` that are present and not None."""
+    return {f: json_ready(data[f]) for f in fields if data.get(f) is not None}
+
+
+def as_datetime(value: object) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return None
+
+
+def same(a: object, b: object) -> bool:
+    """Whether a backup value and a live value mean the same thing.
+
+    None and a missing key are equal; mappings compare key by key ignoring
+    None values; datetimes compare as instants whether given as objects or
+    ISO strings; ids compare as strings (older SDKs had integer ids).
+    """
+    if a is None or b is None:
+        return (a is None or a == {} or a == []) and (b is None or b == {} or b == [])
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        keys = {k for k, v in a.items() if v is not None} | {k for k, v in b.items() if v is not None}
+        return all(same(a.get(k), b.get(k)) for k in keys)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, str)) and isinstance(b, (int, str)) and type(a) is not type(b):
+        return str(a) == str(b)
+    da, db = as_datetime(a), as_datetime(b)
+    if da is not None and db is not None:
+        return da == db
+    return a == b
+
+
+def diff(wanted: Mapping[str, object], live: Mapping[str, object]) -> dict[str, object]:
+    """The entries of `wanted` whose live value differs."""
+    return {k: v for k, v in wanted.items() if not same(v, live.get(k))}
+
+
+def content_hash(data: Mapping[str, object]) -> str:
+    """A stable sha256 of a backup blob, for metadata and change detection."""
+    encoded = msgspec.json.encode(json_ready(data), order="sorted")
+    return hashlib.sha256(encoded).hexdigest()

@@ -1,0 +1,128 @@
+"""Restore one backup item into Looker: the entry point and its shared state."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from ..backup import BackupReader
+from ..content_types import ContentType as CT
+from ..content_types import spec
+from ..errors import NotFound
+from ..idmap import IdMap
+from . import access, boards, content, dashboards, lookml
+from .item import ItemRun
+from .result import RestoreResult
+
+if TYPE_CHECKING:
+    from ..looker import LookerClient
+
+__all__ = ["Restorer"]
+
+Handler = Callable[[ItemRun], RestoreResult]
+
+_HANDLERS: dict[CT, Handler] = {
+    CT.PERMISSION_SET: access.restore_permission_set,
+    CT.MODEL_SET: access.restore_model_set,
+    CT.ROLE: access.restore_role,
+    CT.GROUP: access.restore_group,
+    CT.USER: access.restore_user,
+    CT.LOOKML_MODEL: lookml.restore_lookml_model,
+    CT.EXPLORE: lookml.verify_explore,
+    CT.FOLDER: content.restore_folder,
+    CT.LOOK: content.restore_look,
+    CT.DASHBOARD: dashboards.restore_dashboard,
+    CT.SCHEDULED_PLAN: content.restore_scheduled_plan,
+    CT.BOARD: boards.restore_board,
+}
+
+
+class Restorer:
+    """Restores backup items into one Looker instance; safe to share between threads.
+
+    Args:
+        client: an authenticated LookerClient.
+        backup: the backup to read items from.
+        idmap: where source → destination ids are kept.
+        dry_run: compute what would change and write nothing.
+        skip_modified: leave objects that changed in Looker since the backup.
+    """
+
+    def __init__(
+        self,
+        client: LookerClient,
+        backup: BackupReader,
+        idmap: IdMap,
+        *,
+        dry_run: bool = False,
+        skip_modified: bool = False,
+    ) -> None:
+        self.client = client
+        self.backup = backup
+        self.idmap = idmap
+        self.dry_run = dry_run
+        self.skip_modified = skip_modified
+        self._guard = threading.Lock()
+        self._item_locks: dict[tuple[CT, str], threading.Lock] = {}
+        self._known: set[tuple[CT, str]] = set()
+        self._cache: dict[str, object] = {}
+
+    def restore(self, content_type: CT, item_id: str) -> RestoreResult:
+        """Restore one item: create it, update it in place, or leave it unchanged.
+
+        Raises:
+            ItemNotFound, CorruptItem, UnrestorableItem: the backup row cannot be used.
+            MissingDependency: something the item needs is not in Looker.
+            LookerApiError: Looker refused a call after retries.
+        """
+        item = self.backup.get(content_type, item_id)
+        with self._exclusive(content_type, item.row.id):
+            run = ItemRun(self, content_type, item.row.id, item.data)
+            result = _HANDLERS[content_type](run)
+        if result.destination_id is not None and not self.dry_run:
+            self.mark_exists(content_type, result.destination_id)
+        return result
+
+    @contextmanager
+    def _exclusive(self, content_type: CT, item_id: str) -> Iterator[None]:
+        # No item is restored twice at once: two workers creating the same
+        # dashboard would both see 404 and create two copies.
+        with self._guard:
+            lock = self._item_locks.setdefault((content_type, item_id), threading.Lock())
+        with lock:
+            yield
+
+    # --- shared knowledge of the destination -------------------------------------------
+
+    def mark_exists(self, content_type: CT, dest_id: str) -> None:
+        with self._guard:
+            self._known.add((content_type, dest_id))
+
+    def exists(self, run: ItemRun, content_type: CT, dest_id: str) -> bool:
+        """Whether Looker has this object, asking once per object and run of the Restorer."""
+        with self._guard:
+            if (content_type, dest_id) in self._known:
+                return True
+        if content_type is CT.EXPLORE:
+            model, _, explore = dest_id.partition("::")
+            fetch: Callable[[], object] = lambda: run.sdk.lookml_model_explore(model, explore, fields="name")  # noqa: E731
+        else:
+            getter = getattr(run.sdk, spec(content_type).get)
+            fetch = lambda: getter(dest_id, fields=spec(content_type).probe_fields)  # noqa: E731
+        try:
+            run.call(fetch)
+        except NotFound:
+            return False
+        self.mark_exists(content_type, dest_id)
+        return True
+
+    def cached(self, key: str, compute: Callable[[], object]) -> object:
+        """A value computed once per Restorer (e.g. the destination's system folders)."""
+        with self._guard:
+            if key in self._cache:
+                return self._cache[key]
+        value = compute()
+        with self._guard:
+            return self._cache.setdefault(key, value)

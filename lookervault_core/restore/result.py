@@ -1,0 +1,48 @@
+"""What restoring one item did."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from ..content_types import ContentType
+
+__all__ = ["Action", "RestoreResult"]
+
+
+class Action(enum.StrEnum):
+    """What restore did, or in a dry run would do, to one item."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    WOULD_CREATE = "would_create"
+    WOULD_UPDATE = "would_update"
+
+    @property
+    def wrote(self) -> bool:
+        """Whether this action wrote to Looker."""
+        return self in (Action.CREATED, Action.UPDATED)
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """The outcome of restoring one backup item.
+
+    `changed_fields` names what differed from the live object (nested parts as
+    `dashboard_elements[301].title`); `api_calls` counts HTTP calls this item
+    made, retries included; `message` explains skips and notes (a dropped
+    owner, a system folder that was mapped rather than created).
+    """
+
+    content_type: ContentType
+    source_id: str
+    destination_id: str | None
+    action: Action
+    changed_fields: tuple[str, ...]
+    api_calls: int
+    duration_s: float
+    url: str | None
+    content_hash: str
+    message: str = ""

@@ -1,0 +1,580 @@
+"""Small, coherent LookerVault backups for tests, demos and benchmarks.
+
+`sample_items()` is one Looker instance in miniature, its objects shaped as the
+SDK's read models name their fields (read-only ones included, so a restore must
+strip them). `build_backup` writes it as LookerVault's schema v4;
+`build_legacy_backup` writes the v1-v3 layouts older files have.
+
+Rebuild the demo's bundled backup with::
+
+    python -m lookervault_core.testing.backups build-sample \
+        lookervault_pipelines/sample/sample.sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from lookervault_core._backup_schema import CONTENT_COLUMNS
+from lookervault_core._backup_writer import content_row
+from lookervault_core.backup import BackupWriter
+from lookervault_core.content_types import ContentType as CT
+
+__all__ = [
+    "build_backup",
+    "build_legacy_backup",
+    "build_synthetic_backup",
+    "sample_items",
+]
+
+Item = tuple[CT, dict[str, object]]
+IdForm = Literal["raw", "prefixed"]
+
+_HOST = "https://example.looker.com"
+_T0 = datetime(2024, 3, 4, 9, 30, tzinfo=UTC)
+
+
+def _at(days: float) -> datetime:
+    return _T0 + timedelta(days=days)
+
+
+def _can(*actions: str) -> dict[str, bool]:
+    return {action: True for action in actions}
+
+
+# --- access ------------------------------------------------------------------------------
+
+
+def _permission_sets() -> list[Item]:
+    admin = {
+        "can": _can("show", "index"), "all_access": True, "built_in": True, "id": "1",
+        "name": "Admin", "permissions": ["access_data", "administer", "develop", "see_looks"],
+        "url": f"{_HOST}/api/4.0/permission_sets/1",
+    }
+    analyst = {
+        "can": _can("show", "index", "update"), "all_access": False, "built_in": False, "id": "4",
+        "name": "Analyst",
+        "permissions": ["access_data", "see_looks", "see_user_dashboards", "explore",
+                        "save_content", "schedule_look_emails"],
+        "url": f"{_HOST}/api/4.0/permission_sets/4",
+    }
+    return [(CT.PERMISSION_SET, admin), (CT.PERMISSION_SET, analyst)]
+
+
+def _model_sets() -> list[Item]:
+    return [
+        (CT.MODEL_SET, {"can": _can("show", "update"), "all_access": False, "built_in": False,
+                        "id": "2", "models": ["thelook"], "name": "Marketing Models",
+                        "url": f"{_HOST}/api/4.0/model_sets/2"}),
+        (CT.MODEL_SET, {"can": _can("show", "update"), "all_access": False, "built_in": False,
+                        "id": "3", "models": ["thelook", "finance"], "name": "Sales Models",
+                        "url": f"{_HOST}/api/4.0/model_sets/3"}),
+    ]
+
+
+def _roles(permission_sets: dict[str, dict[str, object]],
+           model_sets: dict[str, dict[str, object]]) -> list[Item]:
+    def role(role_id: str, name: str, pset: str, mset: str) -> Item:
+        # all_roles/search_roles return the sets nested; `*_set_id` is absent.
+        return (CT.ROLE, {
+            "can": _can("show", "update"), "id": role_id, "name": name,
+            "permission_set": copy.deepcopy(permission_sets[pset]),
+            "model_set": copy.deepcopy(model_sets[mset]),
+            "internal": False, "url": f"{_HOST}/api/4.0/roles/{role_id}",
+            "users_url": f"{_HOST}/api/4.0/roles/{role_id}/users",
+        })
+    return [role("7", "Sales Analyst", "4", "3"), role("8", "Marketing Analyst", "4", "2")]
+
+
+def _groups() -> list[Item]:
+    def group(group_id: str, name: str, users: int) -> Item:
+        return (CT.GROUP, {
+            "can": _can("show", "update", "delete", "edit_in_ui", "add_to_content_metadata"),
+            "can_add_to_content_metadata": True, "contains_current_user": False,
+            "external_group_id": None, "externally_managed": False, "id": group_id,
+            "include_by_default": False, "name": name, "user_count": users,
+        })
+    return [group("3", "Sales Team", 1), group("4", "Marketing Team", 1)]
+
+
+def _users() -> list[Item]:
+    def user(user_id: str, first: str, last: str, group: str, role: str, home: str,
+             personal: str) -> Item:
+        email = f"{first.lower()}.{last.lower()}@example.com"
+        return (CT.USER, {
+            "can": _can("show", "index", "show_details", "index_details", "sudo"),
+            "avatar_url": f"https://gravatar.lookercdn.com/avatar/{user_id}?s=156&d=blank",
+            "credentials_email": {
+                "can": _can("show_password_reset_url"),
+                "created_at": "2023-11-02T10:00:00.000+00:00",
+                "email": email, "forced_password_reset_at_next_login": False, "user_id": user_id,
+                "is_disabled": False, "logged_in_at": "2024-03-01T08:12:44.000+00:00",
+                "password_reset_url": None, "account_setup_url": None, "type": "email",
+                "url": f"{_HOST}/api/4.0/users/{user_id}/credentials_email",
+                "user_url": f"{_HOST}/api/4.0/users/{user_id}",
+            },
+            "credentials_api3": [], "display_name": f"{first} {last}", "email": email,
+            "first_name": first, "group_ids": [group], "home_folder_id": home, "id": user_id,
+            "is_disabled": False, "last_name": last, "locale": "en",
+            "looker_versions": ["24.2.0"], "models_dir_validated": False,
+            "personal_folder_id": personal, "presumed_looker_employee": False,
+            "role_ids": [role], "sessions": [], "ui_state": {"homepageGroupIdPreference": 1},
+            "verified_looker_employee": False, "roles_externally_managed": False,
+            "allow_direct_roles": True, "allow_normal_group_membership": True,
+            "allow_roles_from_normal_groups": True, "is_iam_admin": False,
+            "can_manage_api3_creds": False, "is_service_account": False,
+            "is_embed_user": False, "url": f"{_HOST}/api/4.0/users/{user_id}",
+        })
+    return [user("5", "Alice", "Analyst", "3", "7", "11", "21"),
+            user("6", "Bob", "Marketer", "4", "8", "12", "22")]
+
+
+# --- LookML -----------------------------------------------------------------------------
+
+
+def _lookml() -> list[Item]:
+    model = {
+        "can": _can("index", "show", "create", "update", "destroy"),
+        "allowed_db_connection_names": ["thelook_db"],
+        "explores": [{"name": "orders", "description": None, "label": "Orders", "hidden": False,
+                      "group_label": "Thelook"}],
+        "has_content": True, "label": "Thelook", "name": "thelook", "project_name": "thelook",
+        "unlimited_db_connections": False,
+    }
+    explore = {
+        "id": "thelook::orders", "name": "orders", "description": None, "label": "Orders",
+        "title": "Orders", "scopes": ["orders", "users"], "can_total": True, "can_develop": True,
+        "can_see_lookml": True, "lookml_link": "/projects/thelook/files/thelook.model.lkml?line=12",
+        "can_save": True, "can_explain": False, "can_pivot_in_db": True, "can_subtotal": True,
+        "has_timezone_support": True, "supports_cost_estimate": True,
+        "connection_name": "thelook_db", "null_sort_treatment": "low",
+        "files": ["thelook.model.lkml"], "source_file": "thelook.model.lkml",
+        "project_name": "thelook", "model_name": "thelook", "view_name": "orders",
+        "hidden": False, "sql_table_name": "public.orders AS orders", "group_label": "Thelook",
+        "fields": {
+            "dimensions": [
+                {"name": "orders.created_date", "type": "date_date",
+                 "label": "Orders Created Date"},
+                {"name": "orders.status", "type": "string", "label": "Orders Status"},
+            ],
+            "measures": [{"name": "orders.count", "type": "count", "label": "Orders Count"}],
+            "filters": [], "parameters": [],
+        },
+        "joins": [{"name": "users", "type": "left_outer", "relationship": "many_to_one"}],
+    }
+    return [(CT.LOOKML_MODEL, model), (CT.EXPLORE, explore)]
+
+
+# --- content ----------------------------------------------------------------------------
+
+
+def _folder_base(folder_id: str, name: str, parent: str, children: int) -> dict[str, object]:
+    return {
+        "name": name, "parent_id": parent, "id": folder_id,
+        "content_metadata_id": str(int(folder_id) + 40), "created_at": _at(-90),
+        "creator_id": "5", "child_count": children, "external_id": None, "is_embed": False,
+        "is_embed_shared_root": False, "is_embed_users_root": False, "is_personal": False,
+        "is_personal_descendant": False, "is_shared_root": False, "is_users_root": False,
+        "can": _can("index", "show", "create", "see_admin_spaces", "update", "destroy",
+                    "move_content", "edit_content"),
+    }
+
+
+def _folders() -> list[Item]:
+    # all_folders returns FolderBase objects: no nested looks or dashboards.
+    return [
+        (CT.FOLDER, _folder_base("11", "Sales", "1", 1)),
+        (CT.FOLDER, _folder_base("12", "Marketing", "1", 0)),
+        (CT.FOLDER, _folder_base("13", "Regional Sales", "11", 0)),
+    ]
+
+
+def _query(query_id: str, fields: list[str], filters: dict[str, str], vis: str,
+           slug: str) -> dict[str, object]:
+    return {
+        "model": "thelook", "view": "orders", "can": _can("run", "see_results", "explore",
+                                                           "create", "show", "cost_estimate"),
+        "id": query_id, "fields": fields, "pivots": None, "fill_fields": None,
+        "filters": filters, "filter_expression": None, "sorts": [f"{fields[0]} desc"],
+        "limit": "500", "column_limit": "50", "total": None, "row_total": None,
+        "subtotals": None, "vis_config": {"type": vis, "show_value_labels": True},
+        "filter_config": None, "visible_ui_sections": None, "slug": slug,
+        "dynamic_fields": None, "client_id": f"{slug}Cli3nt", "share_url": f"{_HOST}/x/{slug}",
+        "expanded_share_url": f"{_HOST}/explore/thelook/orders?qid={slug}",
+        "url": f"/explore/thelook/orders?qid={slug}", "query_timezone": "UTC",
+        "has_table_calculations": False,
+    }
+
+
+def _look(look_id: str, title: str, folder: dict[str, object], user_id: str,
+          query: dict[str, object] | None, query_id: str, days: float) -> dict[str, object]:
+    look: dict[str, object] = {
+        "can": _can("download", "download_without_limit", "index", "show", "copy", "run",
+                    "create", "move", "update", "destroy", "recover", "see_aggregate_table_lookml",
+                    "see_datagroups", "see_derived_table_lookml", "see_lookml", "see_drill_overlay",
+                    "schedule", "find_and_replace"),
+        "content_metadata_id": str(int(look_id) + 100), "id": look_id, "title": title,
+        "user_id": user_id, "content_favorite_id": None, "created_at": _at(days),
+        "deleted": False, "deleted_at": None, "deleter_id": None,
+        "description": f"{title}, refreshed daily", "embed_url": f"{_HOST}/embed/looks/{look_id}",
+        "excel_file_url": f"{_HOST}/looks/{look_id}.xlsx", "favorite_count": 2,
+        "google_spreadsheet_formula": f'=IMPORTDATA("{_HOST}/looks/{look_id}.csv")',
+        "image_embed_url": f"{_HOST}/looks/{look_id}.png", "is_run_on_load": False,
+        "last_accessed_at": _at(days + 30), "last_updater_id": user_id,
+        "last_viewed_at": _at(days + 30), "model": {"id": "thelook", "label": "Thelook"},
+        "public": False, "public_slug": None, "public_url": None, "query_id": query_id,
+        "short_url": f"/x/{look_id}abc", "folder": copy.deepcopy(folder), "folder_id": folder["id"],
+        "updated_at": _at(days + 7), "user_name": "Alice Analyst", "view_count": 17,
+        "url": f"{_HOST}/looks/{look_id}",
+    }
+    if query is not None:
+        look["query"] = query
+    return look
+
+
+def _looks(folders: dict[str, dict[str, object]], q301: dict[str, object]) -> list[Item]:
+    full = _look("201", "Orders by Month", folders["11"], "5", q301, "301", 1)
+    # As LookerVault's search_looks captured it: no `query`, only `query_id`.
+    bare = _look("202", "Orders by Status (Regional)", folders["13"], "5", None, "301", 2)
+    return [(CT.LOOK, full), (CT.LOOK, bare)]
+
+
+def _element(element_id: str, dashboard_id: str, kind: str, **fields: object) -> dict[str, object]:
+    element: dict[str, object] = {
+        "can": _can("create", "update", "destroy", "index", "show"), "body_text": None,
+        "body_text_as_html": None, "dashboard_id": dashboard_id, "edit_uri": None,
+        "id": element_id, "look": None, "look_id": None, "lookml_link_id": None,
+        "merge_result_id": None, "note_display": None, "note_state": None, "note_text": None,
+        "note_text_as_html": None, "query": None, "query_id": None, "refresh_interval": None,
+        "refresh_interval_to_i": None, "result_maker": None, "result_maker_id": None,
+        "subtitle_text": None, "title": None, "title_hidden": False, "title_text": None,
+        "type": kind, "alert_count": 0, "rich_content_json": None, "title_text_as_html": None,
+        "subtitle_text_as_html": None, "extension_id": None,
+    }
+    element.update(fields)
+    return element
+
+
+def _dashboards(folders: dict[str, dict[str, object]]) -> list[Item]:
+    q302 = _query("302", ["orders.status", "orders.count"], {"orders.created_date": "30 days"},
+                  "looker_pie", "kq7Zb2")
+    elements = [
+        _element("1001", "101", "vis", look_id="201", title="Orders by Month"),
+        _element("1002", "101", "vis", query_id="302", query=q302, title="Orders by Status",
+                 result_maker={"id": "9002", "dynamic_fields": None, "filterables": [],
+                               "sorts": ["orders.count desc"], "merge_result_id": None,
+                               "total": False, "query_id": "302", "sql_query_id": None,
+                               "query": copy.deepcopy(q302), "vis_config": {"type": "looker_pie"}},
+                 result_maker_id="9002"),
+        _element("1003", "101", "text", title_text="About this dashboard",
+                 subtitle_text="Sales KPIs", body_text="Numbers refresh every morning at 6am UTC."),
+    ]
+    filters = [
+        {"can": _can("show", "update"), "id": "2001", "dashboard_id": "101", "name": "Date",
+         "title": "Date", "type": "field_filter", "default_value": "30 days", "model": "thelook",
+         "explore": "orders", "dimension": "orders.created_date", "field": None, "row": 0,
+         "listens_to_filters": [], "allow_multiple_values": True, "required": False,
+         "ui_config": {"type": "relative_timeframes", "display": "inline"}},
+        {"can": _can("show", "update"), "id": "2002", "dashboard_id": "101", "name": "Status",
+         "title": "Status", "type": "field_filter", "default_value": "complete", "model": "thelook",
+         "explore": "orders", "dimension": "orders.status", "field": None, "row": 1,
+         "listens_to_filters": ["Date"], "allow_multiple_values": True, "required": False,
+         "ui_config": {"type": "button_group", "display": "inline"}},
+    ]
+    components = [
+        {"can": _can("show", "update"), "id": f"400{n}", "dashboard_layout_id": "3001",
+         "dashboard_element_id": element["id"], "row": row, "column": column, "width": width,
+         "height": 6, "deleted": False, "element_title": element.get("title"),
+         "element_title_hidden": False, "vis_type": vis}
+        for n, element, row, column, width, vis in (
+            (1, elements[0], 0, 0, 12, "looker_line"),
+            (2, elements[1], 0, 12, 12, "looker_pie"),
+            (3, elements[2], 6, 0, 24, "text"),
+        )
+    ]
+    layout = {
+        "can": _can("show", "update"), "id": "3001", "dashboard_id": "101", "type": "newspaper",
+        "active": True, "column_width": None, "width": None, "deleted": False,
+        "dashboard_title": "Sales Overview", "dashboard_layout_components": components,
+    }
+    common = {
+        "content_favorite_id": None, "hidden": False, "query_timezone": "UTC",
+        "readonly": False, "refresh_interval": None, "refresh_interval_to_i": None,
+        "preferred_viewer": "dashboards-next", "alert_sync_with_dashboard_filter_enabled": False,
+        "background_color": None, "crossfilter_enabled": True, "deleted": False,
+        "deleted_at": None, "deleter_id": None, "enable_viz_full_screen": True,
+        "filters_bar_collapsed": False, "filters_location_top": True, "load_configuration": "wait",
+        "lookml_link_id": None, "show_filters_bar": True, "show_title": True,
+        "text_tile_text_color": None, "tile_background_color": None, "tile_text_color": None,
+        "title_color": None, "model": None, "is_owner_disabled": False,
+    }
+    sales = {
+        **copy.deepcopy(common),
+        "can": _can("download", "see_lookml", "move", "create", "show", "copy", "update",
+                    "destroy", "recover", "schedule"),
+        "content_metadata_id": "201", "description": "Weekly sales KPIs", "id": "101",
+        "folder": copy.deepcopy(folders["11"]), "title": "Sales Overview", "user_id": "5",
+        "slug": "sRx8kqT2",
+        "created_at": _at(3), "dashboard_elements": elements, "dashboard_filters": filters,
+        "dashboard_layouts": [layout], "edit_uri": None, "favorite_count": 4,
+        "last_accessed_at": _at(40), "last_viewed_at": _at(40), "updated_at": _at(20),
+        "last_updater_id": "5", "last_updater_name": "Alice Analyst", "user_name": "Alice Analyst",
+        "folder_id": "11", "view_count": 128, "url": f"{_HOST}/dashboards/101",
+    }
+    # As LookerVault's search_dashboards captured it: no elements, filters or layouts.
+    funnel = {
+        **copy.deepcopy(common), "can": _can("show", "update", "destroy"),
+        "content_metadata_id": "202", "description": None, "id": "102",
+        "folder": copy.deepcopy(folders["12"]), "title": "Marketing Funnel",
+        "user_id": "6", "slug": "mF9nL3pQ", "created_at": _at(5), "favorite_count": 0,
+        "last_accessed_at": _at(35), "last_viewed_at": _at(35), "updated_at": _at(10),
+        "last_updater_id": "6", "last_updater_name": "Bob Marketer", "user_name": "Bob Marketer",
+        "folder_id": "12", "view_count": 9, "url": f"{_HOST}/dashboards/102",
+    }
+    return [(CT.DASHBOARD, sales), (CT.DASHBOARD, funnel)]
+
+
+def _scheduled_plan() -> Item:
+    return (CT.SCHEDULED_PLAN, {
+        "name": "Weekly Sales Overview", "user_id": "5", "run_as_recipient": False,
+        "enabled": True, "look_id": None, "dashboard_id": "101", "lookml_dashboard_id": None,
+        "filters_string": "?Date=30+days&Status=complete", "dashboard_filters": None,
+        "require_results": False, "require_no_results": False, "require_change": False,
+        "send_all_results": False, "crontab": "0 8 * * 1", "datagroup": None,
+        "timezone": "America/New_York",
+        "scheduled_plan_destination": [{
+            "id": "501", "scheduled_plan_id": "401", "format": "wysiwyg_pdf",
+            "apply_formatting": True, "apply_vis": True, "address": "sales-leads@example.com",
+            "looker_recipient": False, "type": "email", "parameters": None,
+            "secret_parameters": None, "message": "This week's numbers.",
+        }],
+        "run_once": False, "include_links": True, "pdf_paper_size": "letter",
+        "pdf_landscape": True, "embed": False, "color_theme": None, "long_tables": False,
+        "inline_table_width": None, "query_id": None, "id": "401", "created_at": _at(4),
+        "updated_at": _at(21), "title": "Sales Overview", "content_title": None,
+        "user": {"can": {}, "id": "5", "first_name": "Alice", "last_name": "Analyst",
+                 "display_name": "Alice Analyst",
+                 "avatar_url": "https://gravatar.lookercdn.com/avatar/5?s=156&d=blank",
+                 "is_service_account": False, "is_embed_user": False,
+                 "url": f"{_HOST}/api/4.0/users/5"},
+        "next_run_at": _at(60), "last_run_at": _at(53), "last_run_status": "success",
+        "can": _can("show", "update", "destroy"),
+    })
+
+
+def _board() -> Item:
+    def board_item(item_id: str, order: int, **target: object) -> dict[str, object]:
+        kind = "dashboards" if "dashboard_id" in target else "looks"
+        target_id = target.get("dashboard_id", target.get("look_id"))
+        return {
+            "can": _can("show", "update", "destroy"), "content_created_by": "Alice Analyst",
+            "content_favorite_id": None, "content_metadata_id": None,
+            "content_updated_at": "2024-03-24T09:30:00.000+00:00", "custom_description": None,
+            "custom_title": None, "custom_url": None, "dashboard_id": None,
+            "description": None, "favorite_count": 0, "board_section_id": "701", "id": item_id,
+            "image_url": None, "location": "Sales", "look_id": None, "lookml_dashboard_id": None,
+            "order": order, "title": None, "url": f"/{kind}/{target_id}",
+            "use_custom_description": False, "use_custom_title": False, "use_custom_url": False,
+            "view_count": 5, **target,
+        }
+    items = [board_item("801", 1, dashboard_id="101"), board_item("802", 2, look_id="201")]
+    section = {
+        "can": _can("show", "update", "destroy"), "created_at": _at(6), "deleted_at": None,
+        "description": "Start here", "board_id": "601", "board_items": items, "id": "701",
+        "item_order": ["801", "802"], "visible_item_order": ["801", "802"],
+        "title": "Key dashboards", "updated_at": _at(6),
+    }
+    return (CT.BOARD, {
+        "can": _can("show", "update", "destroy"), "content_metadata_id": "310",
+        "created_at": _at(6), "deleted_at": None, "description": "Everything sales",
+        "board_sections": [section], "id": "601", "section_order": ["701"],
+        "title": "Sales Hub", "updated_at": _at(6), "user_id": "5", "primary_homepage": False,
+    })
+
+
+def sample_items() -> list[Item]:
+    """A small coherent Looker instance with all twelve types, in dependency order.
+
+    Folders 11 and 12 sit below Shared ("1"), 13 below 11. Look 201 carries its
+    query (301); look 202 is LookerVault-style, only `query_id` 301. Dashboard
+    101 has a look tile, a query tile (query 302), a text tile, two filters and
+    a layout; dashboard 102 is LookerVault-style, without elements, filters or
+    layouts. Permission set 1 is the built-in Admin one. Every call returns
+    fresh dicts.
+    """
+    psets = _permission_sets()
+    msets = _model_sets()
+    folders = _folders()
+    by_id = {str(d["id"]): d for _, d in folders}
+    q301 = _query("301", ["orders.created_month", "orders.count"],
+                  {"orders.created_date": "12 months"}, "looker_line", "aB3dE5f")
+    return [
+        *psets, *msets,
+        *_roles({str(d["id"]): d for _, d in psets}, {str(d["id"]): d for _, d in msets}),
+        *_groups(), *_users(), *_lookml(), *folders,
+        *_looks(by_id, q301), *_dashboards(by_id), _scheduled_plan(), _board(),
+    ]
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def build_backup(path: str | os.PathLike[str], items: Iterable[Item] | None = None, *,
+                 id_form: IdForm | None = None, schema_version: int = 4) -> Path:
+    """Write `items` (default: `sample_items()`) as a LookerVault backup.
+
+    `id_form` defaults to raw ids for v4 and prefixed ids for older versions,
+    whose `PRIMARY KEY (id)` needs them. Versions 1-3 go through
+    `build_legacy_backup`.
+    """
+    items = sample_items() if items is None else items
+    if schema_version != 4:
+        return build_legacy_backup(path, schema_version, items, id_form=id_form or "prefixed")
+    with BackupWriter(path, id_form=id_form or "raw") as writer:
+        for content_type, data in items:
+            writer.add(content_type, data)
+    return Path(path)
+
+
+_LEGACY_DESCRIPTIONS = {
+    1: "Initial schema",
+    2: "Added folder_id column with partial index",
+    3: "Added unique constraints for idempotent upsert operations",
+}
+
+
+def build_legacy_backup(path: str | os.PathLike[str], version: int, items: Iterable[Item], *,
+                        id_form: IdForm = "prefixed", with_version_table: bool = True) -> Path:
+    """Write a pre-v4 backup: `PRIMARY KEY (id)`, and no `folder_id` column in v1.
+
+    Ids must be unique across types (hence prefixed ids by default). Without
+    `with_version_table` the file has no `schema_version` table at all.
+
+    Raises:
+        ValueError: an unsupported version, or two items with the same stored id.
+    """
+    if version not in _LEGACY_DESCRIPTIONS:
+        raise ValueError(f"legacy schema version must be 1, 2 or 3, not {version}")
+    columns = CONTENT_COLUMNS if version >= 2 else CONTENT_COLUMNS[:-1]
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"""CREATE TABLE content_items (
+            id TEXT PRIMARY KEY NOT NULL, content_type INTEGER NOT NULL, name TEXT NOT NULL,
+            owner_id INTEGER, owner_email TEXT, created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL, synced_at TEXT NOT NULL, deleted_at TEXT DEFAULT NULL,
+            content_size INTEGER NOT NULL, content_data BLOB NOT NULL
+            {", folder_id TEXT DEFAULT NULL" if version >= 2 else ""})""")
+        if with_version_table:
+            conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                         "applied_at TEXT NOT NULL, description TEXT)")
+            conn.execute("INSERT INTO schema_version VALUES (?, ?, ?)",
+                         (version, datetime.now().isoformat(), _LEGACY_DESCRIPTIONS[version]))
+        conn.execute("BEGIN")
+        for content_type, data in items:
+            values = content_row(content_type, data, id_form=id_form)[:len(columns)]
+            try:
+                conn.execute(f"INSERT INTO content_items ({', '.join(columns)}) "
+                             f"VALUES ({', '.join('?' * len(columns))})", values)
+            except sqlite3.IntegrityError as exc:
+                raise ValueError(f"id {values[0]!r} is stored twice; use prefixed ids") from exc
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return target
+
+
+def build_synthetic_backup(path: str | os.PathLike[str], *, folders: int, looks: int,
+                           dashboards: int, tiles_per_dashboard: int) -> Path:
+    """A larger backup for benchmarks: the sample's users, sets and model, plus generated content.
+
+    Folders 1001.. form a tree below Shared; looks 10001.. carry their query;
+    dashboards 100001.. alternate look tiles and query tiles, each laid out in
+    one layout, with one filter.
+    """
+    static = {CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.LOOKML_MODEL,
+              CT.EXPLORE}
+    folder_ids = [str(1001 + n) for n in range(folders)]
+    look_ids = [str(10001 + n) for n in range(looks)]
+    with BackupWriter(path) as writer:
+        for content_type, data in sample_items():
+            if content_type in static:
+                writer.add(content_type, data)
+        for n, folder_id in enumerate(folder_ids):
+            parent = "1" if n < 5 else folder_ids[(n - 5) // 3]
+            writer.add(CT.FOLDER, _folder_base(folder_id, f"Folder {folder_id}", parent, 0))
+        homes = folder_ids or ["1"]
+        for n, look_id in enumerate(look_ids):
+            folder = _folder_base(homes[n % len(homes)], "Folder", "1", 0)
+            query = _query(str(500000 + n), ["orders.created_date", "orders.count"],
+                           {"orders.status": "complete"}, "looker_column", f"q{n}")
+            writer.add(CT.LOOK, _look(look_id, f"Look {look_id}", folder, "5", query,
+                                      str(500000 + n), n % 50))
+        for n in range(dashboards):
+            writer.add(CT.DASHBOARD, _synthetic_dashboard(str(100001 + n), homes[n % len(homes)],
+                                                          look_ids, tiles_per_dashboard))
+    return Path(path)
+
+
+def _synthetic_dashboard(dashboard_id: str, folder_id: str, look_ids: Sequence[str],
+                         tiles: int) -> dict[str, object]:
+    elements = []
+    for t in range(tiles):
+        element_id = f"{dashboard_id}{t:04d}"
+        if t % 2 == 0 and look_ids:
+            elements.append(_element(element_id, dashboard_id, "vis",
+                                     look_id=look_ids[(int(dashboard_id) + t) % len(look_ids)],
+                                     title=f"Tile {t}"))
+        else:
+            query_id = f"9{element_id}"
+            elements.append(_element(element_id, dashboard_id, "vis", query_id=query_id,
+                                     query=_query(query_id, ["orders.status", "orders.count"], {},
+                                                  "looker_bar", f"s{element_id}"),
+                                     title=f"Tile {t}"))
+    components = [
+        {"id": f"{el['id']}1", "dashboard_layout_id": f"{dashboard_id}0", "dashboard_element_id":
+         el["id"], "row": (t // 4) * 6, "column": (t % 4) * 6, "width": 6, "height": 6,
+         "deleted": False}
+        for t, el in enumerate(elements)
+    ]
+    return {
+        "id": dashboard_id, "title": f"Dashboard {dashboard_id}", "user_id": "5",
+        "folder_id": folder_id, "created_at": _at(1), "updated_at": _at(2), "view_count": 3,
+        "can": _can("show", "update"), "url": f"{_HOST}/dashboards/{dashboard_id}",
+        "dashboard_elements": elements,
+        "dashboard_filters": [{"id": f"{dashboard_id}9", "dashboard_id": dashboard_id,
+                               "name": "Status", "title": "Status", "type": "field_filter",
+                               "model": "thelook", "explore": "orders",
+                               "dimension": "orders.status", "default_value": None}],
+        "dashboard_layouts": [{"id": f"{dashboard_id}0", "dashboard_id": dashboard_id,
+                               "type": "newspaper", "active": True,
+                               "dashboard_layout_components": components}],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`build-sample PATH`: (re)write the sample backup at PATH."""
+    parser = argparse.ArgumentParser(prog="python -m lookervault_core.testing.backups")
+    commands = parser.add_subparsers(dest="command", required=True)
+    sample = commands.add_parser("build-sample", help="write sample_items() as a v4 backup")
+    sample.add_argument("path", type=Path)
+    args = parser.parse_args(argv)
+    target: Path = args.path
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+    build_backup(target)
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""Serve a FakeLooker until SIGINT/SIGTERM; the first line of stdout is its base URL.
+
+python -m lookervault_core.testing.fake_looker --port 8765 [--host 127.0.0.1]
+    [--latency-ms N] [--strict] [--load BACKUP.sqlite] [--client-id X --client-secret Y]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from .fake import FakeLooker
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lookervault_core.testing.fake_looker",
+        description="Serve a fake Looker API 4.0 on loopback.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free port)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every call")
+    parser.add_argument("--strict", action="store_true", help="reject writes carrying read-only or unknown fields")
+    parser.add_argument("--load", metavar="BACKUP", help="a LookerVault backup whose content becomes live state")
+    parser.add_argument(
+        "--client-id",
+        default=os.environ.get("LOOKERSDK_CLIENT_ID") or "fake-client-id",
+        help="API client id (default: $LOOKERSDK_CLIENT_ID, else fake-client-id)",
+    )
+    parser.add_argument(
+        "--client-secret",
+        default=os.environ.get("LOOKERSDK_CLIENT_SECRET") or "fake-client-secret",
+        help="API client secret (default: $LOOKERSDK_CLIENT_SECRET, else fake-client-secret)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the fake until a signal arrives."""
+    args = _parser().parse_args(argv)
+    fake = FakeLooker(
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        strict=args.strict,
+        latency_ms=args.latency_ms,
+        host=args.host,
+        port=args.port,
+    )
+    # Nobody reads the request log of a standalone server: do not let it grow.
+    fake.record_requests = False
+    if args.load:
+        fake.load_backup(args.load)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    fake.start()
+    print(fake.base_url, flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""Operations on the state shared by the API routes and `FakeLooker.put`.
+
+These hold the side effects Looker has: a query dedupes on its parameters, a
+user gets a personal folder, a dashboard gets a default layout, an element
+gets a component in each layout, and deleting a container deletes its parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import string
+from collections.abc import Mapping
+
+from looker_sdk.sdk.api40 import models as m
+
+from .api_errors import HttpError, invalid, not_found
+from .render import READ_MODELS
+from .shapes import Problem, complete, shape
+from .state import Store, now_iso
+
+__all__ = [
+    "SHARED_FOLDER_ID",
+    "USERS_FOLDER_ID",
+    "add_element_components",
+    "add_layout_components",
+    "create_personal_folder",
+    "delete_board",
+    "delete_board_section",
+    "delete_dashboard",
+    "delete_element",
+    "delete_folder_tree",
+    "delete_layout",
+    "delete_scheduled_plan",
+    "ensure_default_layout",
+    "index_query",
+    "new_record",
+    "reference",
+    "require",
+    "stamp",
+    "unique_among",
+    "upsert_query",
+]
+
+Record = dict[str, object]
+
+SHARED_FOLDER_ID = "1"
+USERS_FOLDER_ID = "2"
+
+_WRITE_QUERY_KEYS = tuple(k for k in shape(m.WriteQuery).keys if k != "client_id")
+_ALNUM = string.ascii_letters + string.digits
+
+
+def new_record(collection: str, data: Mapping[str, object]) -> Record:
+    """A record with every field of the collection's read model."""
+    return complete(shape(READ_MODELS[collection]), data)
+
+
+def require(store: Store, collection: str, item_id: object) -> Record:
+    """The stored record of a path id.
+
+    Raises:
+        HttpError: 404 when it does not exist.
+    """
+    record = store.find(collection, item_id)
+    if record is None:
+        raise not_found()
+    return record
+
+
+def reference(store: Store, collection: str, item_id: object, field: str) -> Record:
+    """The record a body field refers to.
+
+    Raises:
+        HttpError: 422 (`not_found`) when it does not exist.
+    """
+    record = store.find(collection, item_id)
+    if record is None:
+        raise invalid(field, "not_found", f"{field} {item_id!r} does not exist")
+    return record
+
+
+def stamp(record: Record, *, created: bool, user_id: str | None = None) -> None:
+    """Maintain created_at / updated_at (and last_updater_id) where the model has them."""
+    now = now_iso()
+    if created and "created_at" in record and record.get("created_at") is None:
+        record["created_at"] = now
+    if "updated_at" in record:
+        record["updated_at"] = now
+    if not created and user_id is not None and "last_updater_id" in record:
+        record["last_updater_id"] = user_id
+
+
+def _slug(seed: str) -> str:
+    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:16], "big")
+    chars = []
+    for _ in range(10):
+        digest, rem = divmod(digest, 62)
+        chars.append(_ALNUM[rem])
+    return "".join(chars)
+
+
+def _query_key(data: Mapping[str, object]) -> str:
+    params = {k: data.get(k) for k in _WRITE_QUERY_KEYS if data.get(k) is not None}
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def index_query(store: Store, query: Record) -> None:
+    """Remember a query's parameters so an identical create returns it."""
+    store.query_keys.setdefault(_query_key(query), str(query["id"]))
+
+
+def upsert_query(store: Store, data: Mapping[str, object]) -> Record:
+    """Create a query, or return the existing one with identical parameters.
+
+    Queries are immutable and their id is their slug.
+    """
+    key = _query_key(data)
+    existing_id = store.query_keys.get(key)
+    if existing_id is not None and existing_id in store.tables["queries"]:
+        return store.tables["queries"][existing_id]
+    slug = _slug(key)
+    n = 0
+    while slug in store.tables["queries"]:
+        n += 1
+        slug = _slug(f"{key}#{n}")
+    record = new_record("queries", data)
+    record.update(id=slug, slug=slug)
+    if not record.get("client_id"):
+        record["client_id"] = "".join(secrets.choice(_ALNUM) for _ in range(22))
+    store.save("queries", record)
+    store.query_keys[key] = slug
+    return record
+
+
+# --- folders and users -------------------------------------------------------------------
+
+
+def create_personal_folder(store: Store, user: Record, folder_id: str | None = None) -> Record:
+    """The personal folder Looker makes with each user, below Users."""
+    name = " ".join(str(p) for p in (user.get("first_name"), user.get("last_name")) if p)
+    folder = new_record(
+        "folders",
+        {
+            "id": folder_id or store.next_id("folders"),
+            "name": name or f"User {user['id']}",
+            "parent_id": USERS_FOLDER_ID,
+            "creator_id": user["id"],
+            "is_personal": True,
+            "is_embed": False,
+            "is_shared_root": False,
+            "is_users_root": False,
+            "is_embed_shared_root": False,
+            "is_embed_users_root": False,
+            "content_metadata_id": store.next_id("content_metadata"),
+        },
+    )
+    stamp(folder, created=True)
+    store.save("folders", folder)
+    user["personal_folder_id"] = folder["id"]
+    return folder
+
+
+def delete_folder_tree(store: Store, folder_id: str, user_id: str) -> None:
+    """Delete a folder and its subfolders; their looks and dashboards go to the trash."""
+    for child in store.ids_by("folders", "parent_id", folder_id):
+        delete_folder_tree(store, child, user_id)
+    now = now_iso()
+    for collection in ("looks", "dashboards"):
+        for record in store.by(collection, "folder_id", folder_id):
+            if not record.get("deleted"):
+                record.update(deleted=True, deleted_at=now, deleter_id=user_id)
+    store.delete("folders", folder_id)
+
+
+# --- dashboards --------------------------------------------------------------------------
+
+
+def _next_row(store: Store, layout_id: str) -> int:
+    bottom = 0
+    for component in store.by("dashboard_layout_components", "dashboard_layout_id", layout_id):
+        row, height = component.get("row"), component.get("height")
+        if isinstance(row, int) and isinstance(height, int):
+            bottom = max(bottom, row + height)
+    return bottom
+
+
+def _add_component(store: Store, layout_id: str, element_id: str) -> Record:
+    row = _next_row(store, layout_id)
+    component = new_record(
+        "dashboard_layout_components",
+        {
+            "id": store.next_id("dashboard_layout_components"),
+            "dashboard_layout_id": layout_id,
+            "dashboard_element_id": element_id,
+            "row": row,
+            "column": 0,
+            "width": 8,
+            "height": 6,
+            "deleted": False,
+        },
+    )
+    return store.save("dashboard_layout_components", component)
+
+
+def add_element_components(store: Store, element: Record) -> None:
+    """A new element gets a component at the bottom of each layout of its dashboard."""
+    for layout_id in store.ids_by("dashboard_layouts", "dashboard_id", element.get("dashboard_id")):
+        _add_component(store, layout_id, str(element["id"]))
+
+
+def add_layout_components(store: Store, layout: Record) -> None:
+    """A new layout gets a component for each element of its dashboard."""
+    for element_id in store.ids_by("dashboard_elements", "dashboard_id", layout.get("dashboard_id")):
+        _add_component(store, str(layout["id"]), element_id)
+
+
+def ensure_default_layout(store: Store, dashboard_id: str) -> None:
+    """A dashboard always has a layout: create the active default one if it has none."""
+    if store.ids_by("dashboard_layouts", "dashboard_id", dashboard_id):
+        return
+    layout = new_record(
+        "dashboard_layouts",
+        {
+            "id": store.next_id("dashboard_layouts"),
+            "dashboard_id": dashboard_id,
+            "type": "newspaper",
+            "active": True,
+            "deleted": False,
+        },
+    )
+    store.save("dashboard_layouts", layout)
+    add_layout_components(store, layout)
+
+
+def delete_element(store: Store, element_id: str) -> None:
+    """Delete an element and its layout components."""
+    for component_id in store.ids_by("dashboard_layout_components", "dashboard_element_id", element_id):
+        store.delete("dashboard_layout_components", component_id)
+    store.delete("dashboard_elements", element_id)
+
+
+def delete_layout(store: Store, layout_id: str) -> None:
+    """Delete a layout and its components."""
+    for component_id in store.ids_by("dashboard_layout_components", "dashboard_layout_id", layout_id):
+        store.delete("dashboard_layout_components", component_id)
+    store.delete("dashboard_layouts", layout_id)
+
+
+def delete_dashboard(store: Store, dashboard_id: str) -> None:
+    """Hard-delete a dashboard with its elements, filters, layouts and components."""
+    for element_id in store.ids_by("dashboard_elements", "dashboard_id", dashboard_id):
+        delete_element(store, element_id)
+    for layout_id in store.ids_by("dashboard_layouts", "dashboard_id", dashboard_id):
+        delete_layout(store, layout_id)
+    for filter_id in store.ids_by("dashboard_filters", "dashboard_id", dashboard_id):
+        store.delete("dashboard_filters", filter_id)
+    store.delete("dashboards", dashboard_id)
+
+
+# --- boards and schedules ----------------------------------------------------------------
+
+
+def delete_board_section(store: Store, section_id: str) -> None:
+    """Delete a section and its items."""
+    for item_id in store.ids_by("board_items", "board_section_id", section_id):
+        store.delete("board_items", item_id)
+    store.delete("board_sections", section_id)
+
+
+def delete_board(store: Store, board_id: str) -> None:
+    """Delete a board with its sections and items."""
+    for section_id in store.ids_by("board_sections", "board_id", board_id):
+        delete_board_section(store, section_id)
+    store.delete("boards", board_id)
+
+
+def delete_scheduled_plan(store: Store, plan_id: str) -> None:
+    """Delete a scheduled plan and its destinations."""
+    for dest_id in store.ids_by("scheduled_plan_destinations", "scheduled_plan_id", plan_id):
+        store.delete("scheduled_plan_destinations", dest_id)
+    store.delete("scheduled_plans", plan_id)
+
+
+def unique_among(records: list[Record], field: str, value: object, *, exclude: str | None = None) -> None:
+    """Reject a value another record already has (Looker: 422 `already_exists`).
+
+    Raises:
+        HttpError: 422 when taken.
+    """
+    if value is None:
+        return
+    wanted = str(value).strip().lower()
+    for record in records:
+        if record.get("id") != exclude and str(record.get(field) or "").strip().lower() == wanted:
+            raise HttpError(422, problems=[Problem(field, "already_exists", f"{field} {value!r} already exists")])

@@ -1,0 +1,149 @@
+"""Looks (a saved query in a folder) and queries (immutable, deduplicated, id == slug)."""
+
+from __future__ import annotations
+
+from looker_sdk.sdk.api40 import models as m
+
+from ..api_errors import invalid, not_found
+from ..ops import new_record, reference, require, stamp, unique_among, upsert_query
+from ..render import render
+from ..router import Call, Reply, Router
+from .common import Record, apply_patch, deleted_filter, listing, not_deleted, soft_delete, write_nested_folder
+
+__all__ = ["LOOK_DEFAULTS", "register"]
+
+LOOK_DEFAULTS: dict[str, object] = {
+    "deleted": False,
+    "public": False,
+    "is_run_on_load": False,
+    "favorite_count": 0,
+    "view_count": 0,
+    "is_owner_disabled": False,
+}
+
+_SEARCH = {
+    "id": "id",
+    "title": "title",
+    "description": "description",
+    "content_favorite_id": "content_favorite_id",
+    "folder_id": "folder_id",
+    "user_id": "user_id",
+    "view_count": "view_count",
+    "query_id": "query_id",
+    "last_viewed_at": "last_viewed_at",
+}
+
+
+def _get(call: Call) -> object:
+    return render(call.store, "looks", require(call.store, "looks", call.params["look_id"]))
+
+
+def _all(call: Call) -> object:
+    return listing(call, "looks", not_deleted(call.store.ordered("looks")), model=m.Look)
+
+
+def _search(call: Call) -> object:
+    looks = deleted_filter(call, call.store.ordered("looks"))
+    return listing(call, "looks", looks, params=_SEARCH, model=m.Look)
+
+
+def _check_look(call: Call, look: Record, *, exclude: str | None) -> None:
+    store = call.store
+    if not look.get("title"):
+        raise invalid("title", "missing", "title is required")
+    if not look.get("query_id"):
+        raise invalid("query_id", "missing", "query_id is required")
+    reference(store, "queries", look["query_id"], "query_id")
+    if not look.get("folder_id"):
+        raise invalid("folder_id", "missing", "folder_id is required")
+    reference(store, "folders", look["folder_id"], "folder_id")
+    if look.get("user_id") is not None:
+        reference(store, "users", look["user_id"], "user_id")
+    if not look.get("deleted"):
+        siblings = not_deleted(store.by("looks", "folder_id", look["folder_id"]))
+        unique_among(siblings, "title", look["title"], exclude=exclude)
+
+
+def _inline_query(call: Call, data: dict[str, object]) -> None:
+    query = data.pop("query", None)
+    if isinstance(query, dict):
+        data["query_id"] = upsert_query(call.store, query)["id"]
+
+
+def _create(call: Call) -> object:
+    store = call.store
+    data = call.write(m.WriteLookWithQuery, m.LookWithQuery, creating=True)
+    _inline_query(call, data)
+    nested_folder = data.pop("folder", None)
+    deleted = data.pop("deleted", None)
+    look = new_record(
+        "looks",
+        {
+            **LOOK_DEFAULTS,
+            "user_id": call.user_id,
+            **{k: v for k, v in data.items() if v is not None},
+            "id": store.next_id("looks"),
+            "content_metadata_id": store.next_id("content_metadata"),
+        },
+    )
+    _check_look(call, look, exclude=None)
+    soft_delete(look, deleted, call.user_id)
+    write_nested_folder(call, look["folder_id"], nested_folder)
+    stamp(look, created=True)
+    store.save("looks", look)
+    return render(store, "looks", look)
+
+
+def _update(call: Call) -> object:
+    store = call.store
+    look = require(store, "looks", call.params["look_id"])
+    data = call.write(m.WriteLookWithQuery, m.LookWithQuery, creating=False)
+    _inline_query(call, data)
+    nested_folder = data.pop("folder", None)
+    deleted = data.pop("deleted", None)
+    updated = dict(look)
+    apply_patch(updated, data)
+    soft_delete(updated, deleted, call.user_id)
+    _check_look(call, updated, exclude=str(look["id"]))
+    write_nested_folder(call, updated["folder_id"], nested_folder)
+    stamp(updated, created=False, user_id=call.user_id)
+    store.save("looks", updated)
+    return render(store, "looks", updated)
+
+
+def _delete(call: Call) -> object:
+    look = require(call.store, "looks", call.params["look_id"])
+    call.store.delete("looks", str(look["id"]))
+    return Reply(204)
+
+
+def _query(call: Call) -> object:
+    return render(call.store, "queries", require(call.store, "queries", call.params["query_id"]))
+
+
+def _query_for_slug(call: Call) -> object:
+    slug = call.params["slug"]
+    query = call.store.find("queries", slug)
+    if query is None or (query.get("slug") or query["id"]) != slug:
+        query = next((q for q in call.store.tables["queries"].values() if q.get("slug") == slug), None)
+    if query is None:
+        raise not_found()
+    return render(call.store, "queries", query)
+
+
+def _create_query(call: Call) -> object:
+    data = call.write(m.WriteQuery, m.Query, creating=True)
+    return render(call.store, "queries", upsert_query(call.store, data))
+
+
+def register(router: Router) -> None:
+    """Add the look and query routes."""
+    router.add("GET", "/looks/search", _search)
+    router.add("GET", "/looks/{look_id}", _get)
+    router.add("GET", "/looks", _all)
+    router.add("POST", "/looks", _create)
+    router.add("PATCH", "/looks/{look_id}", _update)
+    router.add("DELETE", "/looks/{look_id}", _delete)
+    router.add("GET", "/queries/slug/{slug}", _query_for_slug)
+    router.add("GET", "/queries/{query_id}", _query)
+    router.add("POST", "/queries", _create_query)

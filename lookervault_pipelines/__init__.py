@@ -1,0 +1,1 @@
+"""LookerVault Restore's Dagster code location (`lookervault_pipelines.definitions`)."""

@@ -1,0 +1,49 @@
+"""One asset per content type, partitioned by content id, ordered by asset dependencies."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from lookervault_core.content_types import ContentType
+from lookervault_core.graph import TYPE_DEPENDENCIES, TYPE_ORDER
+
+from .execution import Event, RestoreConfig, restore_keys
+from .partitions import PARTITIONS
+from .resources import BackupResource, LookerResource, RestoreStateResource
+
+__all__ = ["build_restore_asset", "restore_assets"]
+
+
+def build_restore_asset(ct: ContentType) -> dg.AssetsDefinition:
+    """The asset restoring `ct`: each partition is one backup item, one run may restore many.
+
+    Dependencies use AllPartitionMapping: a plain `deps=` between two
+    dynamically partitioned assets would map look 42 to folder 42. Item-level
+    parents are checked while restoring, since Dagster does not check them.
+    """
+
+    @dg.asset(
+        name=ct.plural,
+        partitions_def=PARTITIONS[ct],
+        deps=[dg.AssetDep(up.plural, partition_mapping=dg.AllPartitionMapping()) for up in TYPE_DEPENDENCIES[ct]],
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        output_required=False,
+        pool="looker_api",
+        kinds={"looker"},
+        group_name="looker",
+        description=f"Looker {ct.plural.replace('_', ' ')} restored from the backup; one partition per {ct.label} id.",
+    )
+    def _restore(
+        context: dg.AssetExecutionContext,
+        config: RestoreConfig,
+        looker: LookerResource,
+        backup: BackupResource,
+        restore_state: RestoreStateResource,
+    ) -> Iterator[Event]:
+        yield from restore_keys(context.op_execution_context, ct, context.partition_keys, config=config,
+                                looker=looker, backup=backup, state=restore_state)
+
+    return _restore
+
+
+restore_assets: list[dg.AssetsDefinition] = [build_restore_asset(ct) for ct in TYPE_ORDER]

@@ -1,0 +1,292 @@
+"""`lookervault`: restore from scripts, recorded in the same Dagster instance the UI shows.
+
+Runs execute in this process against the instance named by DAGSTER_HOME (a
+local `.dagster_home` when unset), so every restore started here appears in
+the UI with its partitions, and failed items are the same dead-letter queue.
+Looker credentials come only from the LOOKERSDK_* variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import click
+import dagster as dg
+
+from lookervault_core.backup import BackupReader
+from lookervault_core.content_types import ContentType
+from lookervault_core.errors import LookervaultError
+from lookervault_core.graph import TYPE_ORDER
+
+from .deadletters import dead_letters, failed_keys
+from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
+from .partitions import PARTITIONS, sync_partitions
+from .summary import RunSummary, summarize
+
+__all__ = ["main"]
+
+#: Above this many contiguous stretches of partition keys, a selection runs as
+#: one run of `restore_selected_keys_job` instead of one run per stretch.
+MAX_RANGE_RUNS = 10
+_PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+
+
+def instance() -> dg.DagsterInstance:
+    """The Dagster instance of DAGSTER_HOME, created as ./.dagster_home when unset."""
+    if not os.environ.get("DAGSTER_HOME"):
+        home = Path(".dagster_home").resolve()
+        home.mkdir(exist_ok=True)
+        os.environ["DAGSTER_HOME"] = str(home)
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists() and _PROJECT_DAGSTER_YAML.exists():
+        shutil.copy(_PROJECT_DAGSTER_YAML, home / "dagster.yaml")
+    return dg.DagsterInstance.get()
+
+
+def _definitions() -> dg.Definitions:
+    from .definitions import defs  # noqa: PLC0415 - loaded after the environment is set
+
+    return defs
+
+
+def _types(values: Sequence[str]) -> list[ContentType]:
+    out: list[ContentType] = []
+    for value in values:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    out.append(ContentType.parse(part))
+                except ValueError as exc:
+                    raise click.BadParameter(str(exc)) from exc
+    return out
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+def stretches(registered: Sequence[str], selected: Iterable[str]) -> list[tuple[str, str]]:
+    """Contiguous runs of `selected` within the registered partition order, as (first, last)."""
+    wanted = set(selected)
+    out: list[tuple[str, str]] = []
+    start: str | None = None
+    prev: str | None = None
+    for key in registered:
+        if key in wanted:
+            start = key if start is None else start
+            prev = key
+        elif start is not None:
+            assert prev is not None
+            out.append((start, prev))
+            start = None
+    if start is not None and prev is not None:
+        out.append((start, prev))
+    return out
+
+
+def _run_config(ct: ContentType, op: str, options: dict[str, object]) -> dict[str, object]:
+    return {
+        "ops": {op: {"config": options}},
+        # Dagster logs every event at DEBUG; show only the restore's own progress lines.
+        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+    }
+
+
+def run_type(
+    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: dict[str, object]
+) -> list[RunSummary]:
+    """Restore `keys` of one type: a run per contiguous range, or one selected-keys run."""
+    defs = _definitions()
+    registered = inst.get_dynamic_partitions(ct.plural)
+    ranges = stretches(registered, keys)
+    summaries = []
+    if len(ranges) <= MAX_RANGE_RUNS:
+        job = defs.resolve_job_def(job_name(ct))
+        for first, last in ranges:
+            result = job.execute_in_process(
+                instance=inst, raise_on_error=False, run_config=_run_config(ct, ct.plural, options),
+                tags={RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural},
+            )
+            summaries.append(summarize(ct, result))
+    else:
+        job = defs.resolve_job_def("restore_selected_keys_job")
+        cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
+        result = job.execute_in_process(
+            instance=inst, raise_on_error=False, run_config=_run_config(ct, "restore_selected_keys", cfg),
+            tags={"lookervault/content_type": ct.plural},
+        )
+        summaries.append(summarize(ct, result))
+    return summaries
+
+
+def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: float) -> None:
+    totals: dict[str, int] = {}
+    for s in summaries:
+        for k, v in s.counts.items():
+            totals[k] = totals.get(k, 0) + v
+    processed = sum(v for k, v in totals.items())
+    if as_json:
+        click.echo(json.dumps({
+            "runs": [s.as_dict() for s in summaries],
+            "totals": totals,
+            "duration_s": round(elapsed, 3),
+            "items_per_s": round(processed / elapsed, 2) if elapsed else 0.0,
+        }, indent=2))
+        return
+    for s in summaries:
+        click.echo(s.line())
+    counts = ", ".join(f"{v} {k}" for k, v in totals.items() if v)
+    rate = processed / elapsed if elapsed else 0.0
+    click.echo(f"total: {processed} items ({counts or 'nothing to do'}) in {elapsed:.1f} s, {rate:.1f} items/s")
+
+
+@click.group()
+def main() -> None:
+    """Restore Looker content from LookerVault backups, through Dagster."""
+
+
+@main.command()
+@click.option("--backup", "backup_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="LookerVault backup (.sqlite), opened read-only")
+@click.option("--types", multiple=True, help="content types to restore (comma separated); default all")
+@click.option("--ids", multiple=True, help="only these ids (comma separated)")
+@click.option("--folder", "folders", multiple=True, help="only content in these folders, recursively")
+@click.option("--owner", "owners", multiple=True, type=int, help="only content owned by these user ids")
+@click.option("--updated-from", type=click.DateTime(), help="only items updated at or after this time")
+@click.option("--updated-to", type=click.DateTime(), help="only items updated at or before this time")
+@click.option("--dry-run", is_flag=True, help="record what would change; write nothing to Looker")
+@click.option("--skip-modified", is_flag=True, help="leave items changed in Looker since the backup")
+@click.option("--workers", type=click.IntRange(1, 256), help="threads per run (default 8)")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders: Sequence[str],
+            owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
+            dry_run: bool, skip_modified: bool, workers: int | None, as_json: bool) -> None:
+    """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
+    sys.exit(restore_backup(
+        backup_path, types=_types(types), ids=_split(ids), folders=_split(folders), owners=list(owners),
+        updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
+        workers=workers, as_json=as_json,
+    ))
+
+
+def restore_backup(
+    backup_path: str,
+    *,
+    types: Sequence[ContentType] = (),
+    ids: Sequence[str] = (),
+    folders: Sequence[str] = (),
+    owners: Sequence[int] = (),
+    updated_from: datetime | None = None,
+    updated_to: datetime | None = None,
+    dry_run: bool = False,
+    skip_modified: bool = False,
+    workers: int | None = None,
+    as_json: bool = False,
+) -> int:
+    """Sync partitions, restore the selection type by type in dependency order; the exit code."""
+    os.environ["LOOKERVAULT_BACKUP"] = str(Path(backup_path).resolve())
+    inst = instance()
+    started = datetime.now()
+    try:
+        with BackupReader(backup_path) as reader:
+            report = sync_partitions(inst, reader)
+            rows = reader.select(
+                types=list(types) or None, ids=list(ids) or None, folder_ids=list(folders) or None,
+                owner_ids=list(owners) or None, updated_from=updated_from, updated_to=updated_to,
+            )
+    except LookervaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not as_json:
+        click.echo(f"backup: {report.describe()}")
+    by_type: dict[ContentType, list[str]] = {}
+    for row in rows:
+        if row.id != "unknown":
+            by_type.setdefault(row.content_type, []).append(row.id)
+    options: dict[str, object] = {"dry_run": dry_run, "skip_modified": skip_modified}
+    if workers:
+        options["workers"] = workers
+    summaries: list[RunSummary] = []
+    for ct in TYPE_ORDER:
+        if by_type.get(ct):
+            summaries.extend(run_type(inst, ct, by_type[ct], options))
+    _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
+    return 1 if any(s.failed for s in summaries) or report.unrestorable else 0
+
+
+@main.group()
+def partitions() -> None:
+    """Partition keys (content ids) of the Dagster instance."""
+
+
+@partitions.command("sync")
+@click.option("--backup", "backup_path", required=True, type=click.Path(exists=True, dir_okay=False))
+def partitions_sync(backup_path: str) -> None:
+    """Register the backup's ids as partitions, as the sensor does (for installs without the daemon)."""
+    try:
+        with BackupReader(backup_path) as reader:
+            report = sync_partitions(instance(), reader)
+    except LookervaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.describe())
+
+
+@main.command("dead-letters")
+@click.option("--types", multiple=True, help="content types (comma separated); default all")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def dead_letters_cmd(types: Sequence[str], as_json: bool) -> None:
+    """List failed partitions with the latest error of each."""
+    letters = dead_letters(instance(), _types(types) or None)
+    if as_json:
+        click.echo(json.dumps([d.as_dict() for d in letters], indent=2))
+        return
+    if not letters:
+        click.echo("no failed items")
+    for d in letters:
+        click.echo(f"{d.content_type} {d.id}: {d.error_type}: {d.error}" + (f" (run {d.run_id})" if d.run_id else ""))
+
+
+@main.command("retry-failed")
+@click.option("--backup", "backup_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--types", multiple=True, help="content types (comma separated); default all")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+def retry_failed(backup_path: str, types: Sequence[str], as_json: bool) -> None:
+    """Restore every FAILED partition again, one run per type, in dependency order."""
+    os.environ["LOOKERVAULT_BACKUP"] = str(Path(backup_path).resolve())
+    inst = instance()
+    started = datetime.now()
+    job = _definitions().resolve_job_def("restore_selected_keys_job")
+    summaries = []
+    for ct in [t for t in TYPE_ORDER if t in (_types(types) or TYPE_ORDER)]:
+        keys = failed_keys(inst, ct)
+        if not keys:
+            continue
+        cfg = {"content_type": ct.plural, "keys": keys}
+        result = job.execute_in_process(
+            instance=inst, raise_on_error=False,
+            run_config=_run_config(ct, "restore_selected_keys", cfg),
+            tags={"lookervault/content_type": ct.plural, "lookervault/retry": "failed"},
+        )
+        summaries.append(summarize(ct, result))
+    _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
+    if any(s.failed for s in summaries):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--keep-running", is_flag=True, help="leave the fake Looker serving afterwards (Ctrl-C stops)")
+def demo(keep_running: bool) -> None:
+    """Restore the bundled sample backup into a local fake Looker and print the summary."""
+    from .demo import run_demo  # noqa: PLC0415 - the demo alone needs the fake server
+
+    sys.exit(run_demo(keep_running=keep_running))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""The Dagster code location: restore assets, jobs, the partition sensor and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .assets import restore_assets
+from .jobs import restore_jobs, restore_selected_keys_job, schedules
+from .resources import BackupResource, LookerResource, RestoreStateResource, default_state_dir
+from .sensors import backup_partitions_sensor
+
+defs = dg.Definitions(
+    assets=restore_assets,
+    jobs=[*restore_jobs.values(), restore_selected_keys_job],
+    schedules=schedules,
+    sensors=[backup_partitions_sensor],
+    resources={
+        "looker": LookerResource(
+            base_url=dg.EnvVar("LOOKERSDK_BASE_URL"),
+            client_id=dg.EnvVar("LOOKERSDK_CLIENT_ID"),
+            client_secret=dg.EnvVar("LOOKERSDK_CLIENT_SECRET"),
+        ),
+        "backup": BackupResource(path=dg.EnvVar("LOOKERVAULT_BACKUP")),
+        "restore_state": RestoreStateResource(state_dir=default_state_dir()),
+    },
+)

@@ -1,0 +1,144 @@
+"""Restoring a set of partition keys inside one Dagster step.
+
+Successes become `AssetMaterialization(partition=key)` as they happen, so the
+UI shows progress live; each failure becomes an `AssetObservation` carrying
+the error (the dead-letter record) and the step ends in `dg.Failure` naming
+the failed keys, which Dagster then shows as FAILED partitions.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+import dagster as dg
+from pydantic import Field
+
+from lookervault_core.content_types import ContentType
+from lookervault_core.restore import ItemFailure, Outcome, Restorer, RestoreResult, restore_many
+
+from .resources import BackupResource, LookerResource, RestoreStateResource
+
+__all__ = ["RestoreConfig", "asset_key", "restore_keys"]
+
+Event = dg.AssetMaterialization | dg.AssetObservation
+_DONE = object()
+
+
+class RestoreConfig(dg.Config):
+    """Run options shared by every restore asset and job (set in the launchpad)."""
+
+    dry_run: bool = Field(default=False, description="record what would change; write nothing to Looker")
+    skip_modified: bool = Field(default=False, description="leave items changed in Looker since the backup")
+    workers: int | None = Field(default=None, description="threads for this run (default: the Looker resource's)")
+
+
+def asset_key(ct: ContentType) -> dg.AssetKey:
+    return dg.AssetKey(ct.plural)
+
+
+def _success_metadata(result: RestoreResult, fingerprint: str) -> dict[str, dg.RawMetadataValue]:
+    meta: dict[str, dg.RawMetadataValue] = {
+        "action": result.action.value,
+        "destination_id": result.destination_id or "",
+        "content_hash": result.content_hash,
+        "backup_fingerprint": fingerprint,
+        "api_calls": result.api_calls,
+        "duration_ms": round(result.duration_s * 1000, 1),
+    }
+    if result.changed_fields:
+        meta["changed_fields"] = dg.MetadataValue.json(list(result.changed_fields))
+    if result.url:
+        meta["looker_url"] = dg.MetadataValue.url(result.url)
+    if result.message:
+        meta["note"] = result.message
+    return meta
+
+
+def _failure_metadata(failure: ItemFailure) -> dict[str, dg.RawMetadataValue]:
+    return {
+        "status": "failed",
+        "error_type": failure.error.type,
+        "error": failure.error.message,
+        "transient": failure.error.transient,
+        "details": dg.MetadataValue.json(dict(failure.error.details)),
+        "failed_at": failure.failed_at,
+        "traceback": dg.MetadataValue.md(f"```\n{failure.traceback}\n```"),
+    }
+
+
+def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool) -> Event:
+    if isinstance(outcome, ItemFailure):
+        return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
+                                   metadata=_failure_metadata(outcome))
+    meta = _success_metadata(outcome, fingerprint)
+    if dry_run:
+        # A dry run writes nothing, so it must not mark the partition restored.
+        return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
+                                   metadata={"status": "dry_run", **meta})
+    return dg.AssetMaterialization(asset_key=asset_key(ct), partition=outcome.source_id, metadata=meta)
+
+
+def restore_keys(
+    context: dg.OpExecutionContext,
+    ct: ContentType,
+    keys: Sequence[str],
+    *,
+    config: RestoreConfig,
+    looker: LookerResource,
+    backup: BackupResource,
+    state: RestoreStateResource,
+) -> Iterator[Event]:
+    """Restore `keys` of `ct` on a thread pool, yielding one event per key as it finishes.
+
+    Raises:
+        dg.Failure: naming every key that failed, with its error type and message.
+    """
+    started = time.perf_counter()
+    with backup.open() as reader, looker.connect() as client, state.idmap(client.settings.instance_id) as idmap:
+        restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified)
+        workers = config.workers or client.settings.workers
+        context.log.info(f"restoring {len(keys)} {ct.plural} with {workers} workers"
+                         f"{' (dry run)' if config.dry_run else ''} into {client.settings.base_url}")
+        outcomes: queue.Queue[object] = queue.Queue()
+        worker_error: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                restore_many(restorer, [(ct, k) for k in keys], workers=workers, on_outcome=outcomes.put)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the step's thread below
+                worker_error.append(exc)
+            finally:
+                outcomes.put(_DONE)
+
+        thread = threading.Thread(target=work, name=f"restore-{ct.plural}", daemon=True)
+        thread.start()
+        failures: list[ItemFailure] = []
+        done = 0
+        last_log = time.perf_counter()
+        while (item := outcomes.get()) is not _DONE:
+            assert isinstance(item, (RestoreResult, ItemFailure))
+            done += 1
+            if isinstance(item, ItemFailure):
+                failures.append(item)
+                context.log.error(f"{ct.label} {item.source_id}: {item.error.type}: {item.error.message}")
+            yield _event(ct, item, reader.fingerprint, config.dry_run)
+            if time.perf_counter() - last_log > 10:
+                last_log = time.perf_counter()
+                rate = done / (last_log - started)
+                context.log.info(f"{done}/{len(keys)} processed, {len(failures)} failed, {rate:.1f} items/s")
+        thread.join()
+        if worker_error:
+            raise worker_error[0]
+    elapsed = time.perf_counter() - started
+    context.log.info(f"{ct.plural}: {done} processed, {done - len(failures)} succeeded, {len(failures)} failed "
+                     f"in {elapsed:.1f} s ({done / elapsed if elapsed else 0:.1f} items/s)")
+    if failures:
+        listed = "\n".join(f"- {f.source_id}: {f.error.type}: {f.error.message}" for f in failures[:50])
+        more = f"\n... and {len(failures) - 50} more" if len(failures) > 50 else ""
+        raise dg.Failure(
+            description=f"{len(failures)} of {len(keys)} {ct.plural} failed:\n{listed}{more}",
+            metadata={"failed_keys": dg.MetadataValue.json([f.source_id for f in failures])},
+        )

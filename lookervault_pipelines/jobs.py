@@ -1,0 +1,93 @@
+"""Jobs: one per content type, one that restores listed or failed keys in one run, and an example schedule."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from pydantic import Field
+
+from lookervault_core.content_types import ContentType
+from lookervault_core.graph import TYPE_ORDER
+
+from .deadletters import failed_keys
+from .execution import Event, RestoreConfig, restore_keys
+from .partitions import PARTITIONS
+from .resources import BackupResource, LookerResource, RestoreStateResource
+
+__all__ = ["RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "schedules"]
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def job_name(ct: ContentType) -> str:
+    return f"restore_{ct.plural}"
+
+
+# define_asset_job returns an unresolved job (its type is not public API).
+restore_jobs = {
+    ct: dg.define_asset_job(
+        job_name(ct),
+        selection=dg.AssetSelection.assets(ct.plural),
+        partitions_def=PARTITIONS[ct],
+        description=f"Restore {ct.plural.replace('_', ' ')}: one partition, or a range in one run "
+                    f"(tags {RANGE_START_TAG} / {RANGE_END_TAG}).",
+    )
+    for ct in TYPE_ORDER
+}
+
+
+class SelectedKeysConfig(RestoreConfig):
+    """Which keys of which type to restore in one run."""
+
+    content_type: str = Field(description="dashboards, looks, folders, ... (a content type)")
+    keys: list[str] = Field(default_factory=list, description="ids to restore; empty means every FAILED partition")
+
+
+@dg.op(pool="looker_api", out=dg.Out(dg.Nothing))
+def restore_selected_keys(
+    context: dg.OpExecutionContext,
+    config: SelectedKeysConfig,
+    looker: LookerResource,
+    backup: BackupResource,
+    restore_state: RestoreStateResource,
+) -> Iterator[Event | dg.Output[None]]:
+    """Restore scattered keys of one type in a single run.
+
+    A backfill re-executed over scattered failed keys makes one run per
+    contiguous stretch; this restores them all in one. Successes are recorded
+    as materializations of the type's asset partitions (clearing FAILED);
+    keys that fail again stay FAILED with the new error recorded.
+    """
+    ct = ContentType.parse(config.content_type)
+    keys = list(dict.fromkeys(config.keys)) or failed_keys(context.instance, ct)
+    if not keys:
+        context.log.info(f"no failed {ct.plural} to retry")
+    else:
+        yield from restore_keys(context, ct, keys, config=config, looker=looker, backup=backup, state=restore_state)
+    yield dg.Output(None)
+
+
+@dg.job(description="Restore listed keys of one content type, or all its FAILED partitions, in one run.")
+def restore_selected_keys_job() -> None:
+    restore_selected_keys()
+
+
+@dg.schedule(
+    job=restore_jobs[ContentType.DASHBOARD],
+    cron_schedule="0 3 * * *",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Example: nightly, re-apply every dashboard of the backup in one run.",
+)
+def nightly_dashboards(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    # A plain schedule on a partitioned job would launch an unpartitioned run:
+    # name the range of partitions in the tags instead.
+    keys = context.instance.get_dynamic_partitions(ContentType.DASHBOARD.plural)
+    if not keys:
+        return dg.SkipReason("no dashboard partitions registered yet; run `lookervault partitions sync`")
+    return dg.RunRequest(
+        run_key=None,
+        tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
+    )
+
+
+schedules = [nightly_dashboards]

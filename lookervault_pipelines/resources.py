@@ -1,0 +1,73 @@
+"""Dagster resources: the Looker connection, the backup file, and where restore state lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from lookervault_core.backup import BackupReader
+from lookervault_core.idmap import IdMap
+from lookervault_core.looker import LookerClient, LookerSettings, connect
+
+__all__ = ["BackupResource", "LookerResource", "RestoreStateResource"]
+
+
+class LookerResource(dg.ConfigurableResource):
+    """The Looker instance written to. Give the secret as `dg.EnvVar("LOOKERSDK_CLIENT_SECRET")`.
+
+    Unset optional fields fall back to the standard LOOKERSDK_* variables at
+    run time, so people who already export them need no configuration.
+    """
+
+    base_url: str | None = Field(default=None, description="scheme://host:port of the API; LOOKERSDK_BASE_URL")
+    client_id: str | None = Field(default=None, description="API client id; LOOKERSDK_CLIENT_ID")
+    client_secret: str | None = Field(default=None, description="API client secret; LOOKERSDK_CLIENT_SECRET")
+    verify_ssl: bool | None = Field(default=None, description="TLS verification; on unless turned off")
+    timeout: int | None = Field(default=None, description="seconds per HTTP request (default 120)")
+    workers: int = Field(default=8, description="threads restoring items at once within one run")
+
+    def settings(self) -> LookerSettings:
+        overrides: dict[str, str | bool | int] = {"workers": self.workers}
+        for name in ("base_url", "client_id", "client_secret", "verify_ssl", "timeout"):
+            value = getattr(self, name)
+            if value is not None:
+                overrides[name] = value
+        return LookerSettings.from_env(**overrides)
+
+    def connect(self) -> LookerClient:
+        """An authenticated client whose connection pool fits `workers` threads."""
+        return connect(self.settings())
+
+
+class BackupResource(dg.ConfigurableResource):
+    """The LookerVault backup file restored from (opened read-only)."""
+
+    path: str = Field(description="path of the backup .sqlite file; LOOKERVAULT_BACKUP")
+
+    def open(self) -> BackupReader:
+        return BackupReader(self.path)
+
+
+def default_state_dir() -> str:
+    """$LOOKERVAULT_STATE_DIR, else a `lookervault` folder in $DAGSTER_HOME, else ./.lookervault."""
+    if os.environ.get("LOOKERVAULT_STATE_DIR"):
+        return os.environ["LOOKERVAULT_STATE_DIR"]
+    home = os.environ.get("DAGSTER_HOME")
+    return str(Path(home) / "lookervault") if home else ".lookervault"
+
+
+class RestoreStateResource(dg.ConfigurableResource):
+    """Where the persistent source → destination id map lives.
+
+    Partition status (Dagster's own storage) says what was restored; this
+    holds only the ids Looker assigned to items it created.
+    """
+
+    state_dir: str = Field(default_factory=default_state_dir, description="folder for idmap.sqlite")
+    source: str = Field(default="backup", description="name of the instance the backup came from")
+
+    def idmap(self, destination: str) -> IdMap:
+        return IdMap(Path(self.state_dir) / "idmap.sqlite", self.source, destination)

@@ -1,0 +1,71 @@
+"""Summaries of restore runs, read from their events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from lookervault_core.content_types import ContentType
+from lookervault_core.restore import Action
+
+__all__ = ["RunSummary", "summarize"]
+
+
+@dataclass
+class RunSummary:
+    """Counts per action of one run, its failed keys, and the run's own error if it died."""
+
+    content_type: ContentType
+    run_id: str
+    success: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    failed_keys: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    run_error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return not self.success or bool(self.failed_keys)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "content_type": self.content_type.plural, "run_id": self.run_id, "success": self.success,
+            "counts": self.counts, "failed": self.errors, "run_error": self.run_error,
+        }
+
+    def line(self) -> str:
+        counts = ", ".join(f"{v} {k}" for k, v in self.counts.items() if v) or "nothing"
+        text = f"{self.content_type.plural}: {counts} (run {self.run_id[:8]})"
+        for key, err in self.errors.items():
+            text += f"\n  FAILED {self.content_type.label} {key}: {err}"
+        if self.run_error and not self.errors:
+            text += f"\n  RUN FAILED: {self.run_error}"
+        return text
+
+
+def _text(value: object) -> str:
+    return str(getattr(value, "value", value))
+
+
+def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
+    """Counts of created/updated/unchanged/skipped/failed items in one finished run."""
+    node = next(iter(n.name for n in result.job_def.nodes))
+    summary = RunSummary(ct, result.run_id, result.success)
+    summary.counts = {a.value: 0 for a in Action} | {"failed": 0}
+    for mat in result.asset_materializations_for_node(node):
+        action = _text(mat.metadata.get("action", "unknown"))
+        summary.counts[action] = summary.counts.get(action, 0) + 1
+    for obs in result.asset_observations_for_node(node):
+        status = _text(obs.metadata.get("status", ""))
+        if status == "failed" and obs.partition is not None:
+            summary.counts["failed"] += 1
+            summary.failed_keys.append(obs.partition)
+            summary.errors[obs.partition] = f"{_text(obs.metadata.get('error_type'))}: {_text(obs.metadata.get('error'))}"
+        elif status == "dry_run":
+            action = _text(obs.metadata.get("action", "unknown"))
+            summary.counts[action] = summary.counts.get(action, 0) + 1
+    failures = result.get_step_failure_events()
+    if failures:
+        summary.run_error = failures[0].message or "step failed"
+    return summary

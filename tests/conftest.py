@@ -1,0 +1,54 @@
+"""Shared fixtures: a real fake Looker over HTTP, an authenticated client, backups in tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lookervault_core.backup import BackupReader
+from lookervault_core.idmap import IdMap
+from lookervault_core.looker import LookerClient, LookerSettings, RetryPolicy, connect
+from lookervault_core.restore import Restorer
+from lookervault_core.testing.backups import build_backup
+from lookervault_core.testing.fake_looker import FakeLooker
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLooker]:
+    """A strict fake: it answers 422 to any read-only or unknown field a restore sends."""
+    with FakeLooker(strict=True) as server:
+        yield server
+
+
+def settings_for(fake: FakeLooker, **overrides: object) -> LookerSettings:
+    return LookerSettings(base_url=fake.base_url, client_id=fake.client_id,
+                          client_secret=fake.client_secret, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(fake: FakeLooker) -> Iterator[LookerClient]:
+    # No real sleeping between retries in tests.
+    with connect(settings_for(fake), retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0, jitter=0.0)) as c:
+        yield c
+
+
+@pytest.fixture
+def sample_backup(tmp_path: Path) -> Path:
+    return build_backup(tmp_path / "sample.sqlite")
+
+
+@pytest.fixture
+def make_restorer(client: LookerClient, tmp_path: Path) -> Iterator[object]:
+    opened: list[object] = []
+
+    def make(backup: Path, **kwargs: object) -> Restorer:
+        reader = BackupReader(backup)
+        idmap = IdMap(tmp_path / "state" / "idmap.sqlite", "source", client.settings.instance_id)
+        opened.extend([reader, idmap])
+        return Restorer(client, reader, idmap, **kwargs)  # type: ignore[arg-type]
+
+    yield make
+    for obj in opened:
+        obj.close()  # type: ignore[attr-defined]

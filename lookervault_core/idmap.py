@@ -74,12 +74,23 @@ class IdMap:
                 self._cache[key] = row[0]
             return None if row is None else str(row[0])
 
-    def resolve(self, kind: str, source_id: str) -> str:
-        """The destination id, or the source id itself when unmapped (same instance)."""
-        return self.get(kind, source_id) or source_id
+    @property
+    def same_instance(self) -> bool:
+        """Whether content goes back where it came from, so unmapped ids are kept as they are."""
+        return self.source == self.destination
+
+    def resolve(self, kind: str, source_id: str) -> str | None:
+        """Where `source_id` lives in the destination: its mapping, else itself on the same instance.
+
+        Across instances an unmapped id means "not restored yet": the same
+        number there belongs to some unrelated object.
+        """
+        return self.get(kind, source_id) or (source_id if self.same_instance else None)
 
     def set(self, kind: str, source_id: str, destination_id: str) -> None:
-        """Record that `source_id` now lives at `destination_id`."""
+        """Record that `source_id` now lives at `destination_id` (identity on the same instance is implied)."""
+        if self.same_instance and source_id == destination_id and self.get(kind, source_id) is None:
+            return
         with self._lock:
             self._conn.execute(
                 "INSERT INTO id_map (source, destination, kind, source_id, destination_id) VALUES (?,?,?,?,?) "

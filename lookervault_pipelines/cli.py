@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -92,11 +93,15 @@ def stretches(registered: Sequence[str], selected: Iterable[str]) -> list[tuple[
 
 
 def _run_config(ct: ContentType, op: str, options: dict[str, object]) -> dict[str, object]:
-    return {
-        "ops": {op: {"config": options}},
+    op_options = {k: v for k, v in options.items() if k != "source_instance"}
+    config: dict[str, object] = {
+        "ops": {op: {"config": op_options}},
         # Dagster logs every event at DEBUG; show only the restore's own progress lines.
         "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
+    if options.get("source_instance"):
+        config["resources"] = {"restore_state": {"config": {"source_instance": options["source_instance"]}}}
+    return config
 
 
 def run_type(
@@ -150,6 +155,8 @@ def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: fl
 @click.group()
 def main() -> None:
     """Restore Looker content from LookerVault backups, through Dagster."""
+    # Single-run backfills are this project's design; Dagster marks the parameter beta.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
 @main.command()
@@ -164,15 +171,18 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="record what would change; write nothing to Looker")
 @click.option("--skip-modified", is_flag=True, help="leave items changed in Looker since the backup")
 @click.option("--workers", type=click.IntRange(1, 256), help="threads per run (default 8)")
+@click.option("--source-instance", help="name of the instance the backup came from, when it is not the "
+              "destination: ids are then mapped, never assumed equal")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
-            dry_run: bool, skip_modified: bool, workers: int | None, as_json: bool) -> None:
+            dry_run: bool, skip_modified: bool, workers: int | None, source_instance: str | None,
+            as_json: bool) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
     sys.exit(restore_backup(
         backup_path, types=_types(types), ids=_split(ids), folders=_split(folders), owners=list(owners),
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
-        workers=workers, as_json=as_json,
+        workers=workers, source_instance=source_instance, as_json=as_json,
     ))
 
 
@@ -188,6 +198,7 @@ def restore_backup(
     dry_run: bool = False,
     skip_modified: bool = False,
     workers: int | None = None,
+    source_instance: str | None = None,
     as_json: bool = False,
 ) -> int:
     """Sync partitions, restore the selection type by type in dependency order; the exit code."""
@@ -212,10 +223,20 @@ def restore_backup(
     options: dict[str, object] = {"dry_run": dry_run, "skip_modified": skip_modified}
     if workers:
         options["workers"] = workers
+    if source_instance:
+        options["source_instance"] = source_instance
     summaries: list[RunSummary] = []
     for ct in TYPE_ORDER:
         if by_type.get(ct):
             summaries.extend(run_type(inst, ct, by_type[ct], options))
+    # Second pass: items restored before something they softly reference
+    # (users before their home folders) are restored again to set it.
+    deferred: dict[ContentType, list[str]] = {}
+    for s in summaries:
+        deferred.setdefault(s.content_type, []).extend(s.deferred_keys)
+    for ct in TYPE_ORDER:
+        if deferred.get(ct):
+            summaries.extend(run_type(inst, ct, deferred[ct], options))
     _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
     return 1 if any(s.failed for s in summaries) or report.unrestorable else 0
 
@@ -255,8 +276,9 @@ def dead_letters_cmd(types: Sequence[str], as_json: bool) -> None:
 @main.command("retry-failed")
 @click.option("--backup", "backup_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--types", multiple=True, help="content types (comma separated); default all")
+@click.option("--source-instance", help="as for `restore`, when the backup came from another instance")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
-def retry_failed(backup_path: str, types: Sequence[str], as_json: bool) -> None:
+def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | None, as_json: bool) -> None:
     """Restore every FAILED partition again, one run per type, in dependency order."""
     os.environ["LOOKERVAULT_BACKUP"] = str(Path(backup_path).resolve())
     inst = instance()
@@ -267,7 +289,7 @@ def retry_failed(backup_path: str, types: Sequence[str], as_json: bool) -> None:
         keys = failed_keys(inst, ct)
         if not keys:
             continue
-        cfg = {"content_type": ct.plural, "keys": keys}
+        cfg: dict[str, object] = {"content_type": ct.plural, "keys": keys, "source_instance": source_instance}
         result = job.execute_in_process(
             instance=inst, raise_on_error=False,
             run_config=_run_config(ct, "restore_selected_keys", cfg),

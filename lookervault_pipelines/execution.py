@@ -54,6 +54,11 @@ def _success_metadata(result: RestoreResult, fingerprint: str) -> dict[str, dg.R
         meta["looker_url"] = dg.MetadataValue.url(result.url)
     if result.message:
         meta["note"] = result.message
+    if result.deferred:
+        # Soft references to items restored later (a user's home folder): restoring
+        # this item again after them sets them; `lookervault restore` does so itself.
+        meta["deferred"] = dg.MetadataValue.json(
+            [f"{r.field}: {r.content_type.label} {r.id}" for r in result.deferred])
     return meta
 
 

@@ -67,7 +67,11 @@ class RestoreStateResource(dg.ConfigurableResource):
     """
 
     state_dir: str = Field(default_factory=default_state_dir, description="folder for idmap.sqlite")
-    source: str = Field(default="backup", description="name of the instance the backup came from")
+    source_instance: str | None = Field(
+        default=None,
+        description="name of the instance the backup came from; unset means the destination itself, "
+                    "where unmapped ids are kept as they are. Set it when restoring into another instance.",
+    )
 
     def idmap(self, destination: str) -> IdMap:
-        return IdMap(Path(self.state_dir) / "idmap.sqlite", self.source, destination)
+        return IdMap(Path(self.state_dir) / "idmap.sqlite", self.source_instance or destination, destination)

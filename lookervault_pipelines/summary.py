@@ -21,6 +21,7 @@ class RunSummary:
     success: bool
     counts: dict[str, int] = field(default_factory=dict)
     failed_keys: list[str] = field(default_factory=list)
+    deferred_keys: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     run_error: str = ""
 
@@ -56,6 +57,8 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
     for mat in result.asset_materializations_for_node(node):
         action = _text(mat.metadata.get("action", "unknown"))
         summary.counts[action] = summary.counts.get(action, 0) + 1
+        if "deferred" in mat.metadata and mat.partition is not None:
+            summary.deferred_keys.append(mat.partition)
     for obs in result.asset_observations_for_node(node):
         status = _text(obs.metadata.get("status", ""))
         if status == "failed" and obs.partition is not None:

@@ -43,9 +43,11 @@ def sample_backup(tmp_path: Path) -> Path:
 def make_restorer(client: LookerClient, tmp_path: Path) -> Iterator[object]:
     opened: list[object] = []
 
-    def make(backup: Path, **kwargs: object) -> Restorer:
+    def make(backup: Path, *, same_instance: bool = False, **kwargs: object) -> Restorer:
+        """A Restorer into the fake; `same_instance` when the fake holds the backup's own instance."""
         reader = BackupReader(backup)
-        idmap = IdMap(tmp_path / "state" / "idmap.sqlite", "source", client.settings.instance_id)
+        destination = client.settings.instance_id
+        idmap = IdMap(tmp_path / "state" / "idmap.sqlite", destination if same_instance else "source", destination)
         opened.extend([reader, idmap])
         return Restorer(client, reader, idmap, **kwargs)  # type: ignore[arg-type]
 

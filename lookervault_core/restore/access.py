@@ -36,7 +36,7 @@ def _live_or_same_name(run: ItemRun, get: Callable[[str], object], search: Calla
     instance) and is updated rather than duplicated.
     """
     dest = run.resolve(run.content_type.label, run.source_id)
-    live = run.get(lambda: get(dest))
+    live = None if dest is None else run.get(lambda: get(dest))
     if live is None or live.get("name") != run.data.get("name"):
         named = _by_name(run, search, run.data.get("name"))
         if named is not None:
@@ -139,7 +139,7 @@ def restore_user(run: ItemRun) -> RestoreResult:
         return run.finish(Action.SKIPPED, None)
     email = _email(data)
     dest = run.resolve(CT.USER.label, run.source_id)
-    live = run.get(lambda: sdk.user(dest))
+    live = None if dest is None else run.get(lambda: sdk.user(dest))
     if email and (live is None or (_email(live) not in (None, email))):
         # Emails are unique: a user with the backup's email is this user.
         matches = run.call(lambda: sdk.search_users(email=email))

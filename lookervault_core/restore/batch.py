@@ -44,6 +44,8 @@ class BatchSummary:
 
     results: list[RestoreResult] = field(default_factory=list)
     failures: list[ItemFailure] = field(default_factory=list)
+    #: Outcomes of the second pass over items restored with deferred references.
+    second_pass: list[Outcome] = field(default_factory=list)
     duration_s: float = 0.0
     cycles: list[list[Key]] = field(default_factory=list)
 
@@ -106,7 +108,9 @@ def restore_many(
 
     A failure never stops the batch: it is returned (and passed to
     `on_outcome`) as an ItemFailure and the rest go on. Items on a reference
-    cycle are started in a fixed order after their other dependencies.
+    cycle are started in a fixed order after their other dependencies; items
+    written without a soft reference to a later item of the batch are
+    restored a second time at the end, which sets it.
     """
     started = time.perf_counter()
     graph, cycles = plan(restorer, keys)
@@ -148,5 +152,16 @@ def restore_many(
                     waiting[child] -= 1
                     if waiting[child] == 0:
                         ready.append(child)
+    # Second pass: items written without a soft reference to something this
+    # batch restored after them (a user's home folder) get it now.
+    done = {(r.content_type, r.source_id) for r in summary.results}
+    again = [(r.content_type, r.source_id) for r in summary.results
+             if any((ref.content_type, ref.id) in done for ref in r.deferred)]
+    if again and not restorer.dry_run:
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="restore") as pool:
+            for outcome in pool.map(run_one, again):
+                summary.second_pass.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
     summary.duration_s = time.perf_counter() - started
     return summary

@@ -58,7 +58,7 @@ def restore_board(run: ItemRun) -> RestoreResult:
     section_ids: dict[str, str] = {}
     for section in _maps(data.get("board_sections")):
         src = str(section.get("id"))
-        live_section = live_sections.get(run.mapped("board_section", src) or src)
+        live_section = live_sections.get(run.resolve("board_section", src) or "")
         sec_id = run.upsert_part("board_sections", src, body_from(section, _SECTION), live_section,
                                  create=sdk.create_board_section,  # type: ignore[arg-type]
                                  update=sdk.update_board_section,  # type: ignore[arg-type]
@@ -76,7 +76,7 @@ def restore_board(run: ItemRun) -> RestoreResult:
             for field in ("dashboard_id", "look_id"):
                 if targets.get((isrc, field)) is not None:
                     wanted[field] = targets[(isrc, field)]
-            live_item = live_items.get(run.mapped("board_item", isrc) or isrc)
+            live_item = live_items.get(run.resolve("board_item", isrc) or "")
             item_id = run.upsert_part("board_items", isrc, wanted, live_item,
                                       create=sdk.create_board_item,  # type: ignore[arg-type]
                                       update=sdk.update_board_item,  # type: ignore[arg-type]
@@ -85,11 +85,11 @@ def restore_board(run: ItemRun) -> RestoreResult:
                 item_ids[isrc] = item_id
                 if live_item is None:
                     run.remember("board_item", isrc, item_id)
-        order = [item_ids.get(i, run.mapped("board_item", i) or i) for i in _ids(section.get("item_order"))]
+        order = [item_ids.get(i) or run.resolve("board_item", i) or i for i in _ids(section.get("item_order"))]
         run.upsert_part("board_sections", src, {"item_order": order}, {**(live_section or {}), "id": sec_id},
                         update=sdk.update_board_section)  # type: ignore[arg-type]
     if board_id is not None and "section_order" in data:
-        order = [section_ids.get(s, run.mapped("board_section", s) or s) for s in _ids(data.get("section_order"))]
+        order = [section_ids.get(s) or run.resolve("board_section", s) or s for s in _ids(data.get("section_order"))]
         run.upsert_part("board", run.source_id, {"section_order": order}, {**live, "id": board_id},
                         update=sdk.update_board)  # type: ignore[arg-type]
     return run.finish(action, board_id, live)

@@ -62,7 +62,7 @@ def restore_folder(run: ItemRun) -> RestoreResult:
     if data.get("parent_id") is not None:
         body["parent_id"] = run.require(Ref(CT.FOLDER, str(data["parent_id"]), "parent_id"))
     dest = run.resolve(CT.FOLDER.label, run.source_id)
-    live = run.get(lambda: sdk.folder(dest))
+    live = None if dest is None else run.get(lambda: sdk.folder(dest))
     if live is None and body.get("parent_id"):
         # A folder of the same name under the same parent is this folder
         # (Looker refuses a second one): update it rather than fail.
@@ -88,8 +88,8 @@ def ensure_query(run: ItemRun, query: object, query_id: object, field: str) -> s
     wanted = body_from(query, _QUERY_FIELDS) if isinstance(query, Mapping) else None
     if query_id is not None:
         dest = run.resolve("query", str(query_id))
-        live = run.get(lambda: run.sdk.query(dest))
-        if live is not None and (wanted is None or not diff(wanted, live)):
+        live = None if dest is None else run.get(lambda: run.sdk.query(dest))
+        if dest is not None and live is not None and (wanted is None or not diff(wanted, live)):
             return dest
     if wanted is None:
         raise UnrestorableItem(
@@ -154,7 +154,7 @@ def restore_scheduled_plan(run: ItemRun) -> RestoreResult:
         if any(isinstance(d, Mapping) and d.get("secret_parameters") for d in destinations):
             run.note("destination secrets are never returned by Looker and were not restored")
     dest = run.resolve(CT.SCHEDULED_PLAN.label, run.source_id)
-    live = run.get(lambda: sdk.scheduled_plan(dest))
+    live = None if dest is None else run.get(lambda: sdk.scheduled_plan(dest))
     if live is not None and isinstance(live.get("scheduled_plan_destination"), list):
         live["scheduled_plan_destination"] = [
             body_from(d, _DESTINATION_FIELDS) for d in live["scheduled_plan_destination"]  # type: ignore[union-attr]

@@ -85,8 +85,8 @@ class _Parts:
                                  create_body=create_body)
 
     def _match(self, kind: str, source_id: str, live: Mapping[str, Mapping[str, object]]) -> Mapping[str, object] | None:
-        mapped = self.run.mapped(kind, source_id)
-        return live.get(mapped or source_id)
+        dest = self.run.resolve(kind, source_id)
+        return None if dest is None else live.get(dest)
 
     def elements(self, wanted: Sequence[Mapping[str, object]]) -> None:
         run = self.run

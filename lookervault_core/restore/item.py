@@ -60,6 +60,7 @@ class ItemRun:
         self.api_calls = 0
         self.changes: list[str] = []
         self.notes: list[str] = []
+        self.deferred: list[Ref] = []
         self.started = time.perf_counter()
 
     # --- calls ---------------------------------------------------------------------
@@ -93,8 +94,8 @@ class ItemRun:
 
     # --- ids and references -----------------------------------------------------------
 
-    def resolve(self, kind: str, source_id: str) -> str:
-        """Destination id of a source id (itself when never remapped)."""
+    def resolve(self, kind: str, source_id: str) -> str | None:
+        """Destination id of a source id; None when it has no counterpart yet (see IdMap.resolve)."""
         return self.restorer.idmap.resolve(kind, source_id)
 
     def mapped(self, kind: str, source_id: str) -> str | None:
@@ -102,8 +103,8 @@ class ItemRun:
         return self.restorer.idmap.get(kind, source_id)
 
     def remember(self, kind: str, source_id: str, destination_id: str) -> None:
-        """Record a destination id; same-id mappings are implied and not stored."""
-        if source_id != destination_id and not self.dry_run:
+        """Record a destination id (not in a dry run, which must leave no trace)."""
+        if not self.dry_run:
             self.restorer.idmap.set(kind, source_id, destination_id)
 
     def require(self, ref: Ref) -> str | None:
@@ -113,12 +114,21 @@ class ItemRun:
             MissingDependency: a hard reference whose target is not in Looker.
         """
         dest = self.resolve(ref.content_type.label, ref.id)
-        if self.restorer.exists(self, ref.content_type, dest):
+        in_backup = self.restorer.backup.has(ref.content_type, ref.id)
+        if dest is None and not in_backup:
+            # A dependency that is in Looker but not in the backup is used as it is.
+            dest = ref.id
+        if dest is not None and self.restorer.exists(self, ref.content_type, dest):
             return dest
         if not ref.hard:
-            self.note(f"{ref.field}: {ref.content_type.label} {ref.id} is not in Looker; left unset")
+            if in_backup:
+                # Restored later in the order (a user's home folder): a second pass sets it.
+                self.deferred.append(ref)
+                self.note(f"{ref.field}: {ref.content_type.label} {ref.id} not restored yet; left unset for now")
+            else:
+                self.note(f"{ref.field}: {ref.content_type.label} {ref.id} is not in Looker; left unset")
             return None
-        if self.restorer.backup.has(ref.content_type, ref.id):
+        if in_backup:
             detail = "which is in the backup but not yet restored"
         else:
             detail = "which is neither in the backup nor in Looker"
@@ -228,4 +238,5 @@ class ItemRun:
             url=url,
             content_hash=content_hash(self.data),
             message="; ".join(self.notes),
+            deferred=tuple(self.deferred),
         )

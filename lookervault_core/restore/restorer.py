@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,7 +111,11 @@ class Restorer:
             fetch: Callable[[], object] = lambda: run.sdk.lookml_model_explore(model, explore, fields="name")  # noqa: E731
         else:
             getter = getattr(run.sdk, spec(content_type).get)
-            fetch = lambda: getter(dest_id, fields=spec(content_type).probe_fields)  # noqa: E731
+            # Not every getter takes `fields=` (role() does not).
+            if "fields" in inspect.signature(getter).parameters:
+                fetch = lambda: getter(dest_id, fields=spec(content_type).probe_fields)  # noqa: E731
+            else:
+                fetch = lambda: getter(dest_id)  # noqa: E731
         try:
             run.call(fetch)
         except NotFound:

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from ..content_types import ContentType
+from ..graph import Ref
 
 __all__ = ["Action", "RestoreResult"]
 
@@ -33,7 +34,9 @@ class RestoreResult:
     `changed_fields` names what differed from the live object (nested parts as
     `dashboard_elements[301].title`); `api_calls` counts HTTP calls this item
     made, retries included; `message` explains skips and notes (a dropped
-    owner, a system folder that was mapped rather than created).
+    owner, a system folder that was mapped rather than created); `deferred`
+    names soft references to items of the backup that were not restored yet
+    and were left unset: restoring the item again after them sets them.
     """
 
     content_type: ContentType
@@ -46,3 +49,4 @@ class RestoreResult:
     url: str | None
     content_hash: str
     message: str = ""
+    deferred: tuple[Ref, ...] = ()

@@ -125,7 +125,7 @@ def _users() -> list[Item]:
             "is_disabled": False, "last_name": last, "locale": "en",
             "looker_versions": ["24.2.0"], "models_dir_validated": False,
             "personal_folder_id": personal, "presumed_looker_employee": False,
-            "role_ids": [role], "sessions": [], "ui_state": {"homepageGroupIdPreference": 1},
+            "role_ids": [role], "sessions": [], "ui_state": {"homepageGroupIdPreference": "1"},
             "verified_looker_employee": False, "roles_externally_managed": False,
             "allow_direct_roles": True, "allow_normal_group_membership": True,
             "allow_roles_from_normal_groups": True, "is_iam_admin": False,

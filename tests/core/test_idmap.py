@@ -11,7 +11,7 @@ def test_mappings_persist_per_source_and_destination(tmp_path: Path) -> None:
     with IdMap(path, "a.looker.com", "b.looker.com") as m:
         m.set("dashboard", "42", "1042")
         m.set("dashboard", "42", "2042")  # a later restore re-created it
-        assert m.resolve("look", "7") == "7"
+        assert m.resolve("look", "7") is None  # across instances, unmapped means "not restored yet"
     with IdMap(path, "a.looker.com", "b.looker.com") as m:
         assert m.get("dashboard", "42") == "2042"
         assert m.source_of("dashboard", "2042") == "42"
@@ -34,3 +34,11 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         t.join()
     assert len(list(m.items("look"))) == 800
     m.close()
+
+
+def test_on_the_same_instance_unmapped_ids_are_kept(tmp_path: Path) -> None:
+    with IdMap(tmp_path / "m.sqlite", "x.looker.com", "x.looker.com") as m:
+        assert m.same_instance and m.resolve("look", "7") == "7"
+        m.set("look", "7", "7")  # implied, not stored
+        m.set("look", "8", "80")  # re-created under a new id
+        assert list(m.items()) == [("look", "8", "80")]

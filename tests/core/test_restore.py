@@ -43,7 +43,8 @@ def writes(fake: FakeLooker) -> list[str]:
 
 def _mapped(idmap: IdMap, field: str, value: object) -> object:
     kind = _REFS.get(field)
-    return value if kind is None or value is None else idmap.resolve(kind, str(value))
+    # Unmapped references were used as they are (in Looker, not in the backup).
+    return value if kind is None or value is None else idmap.resolve(kind, str(value)) or str(value)
 
 
 def assert_same_fields(idmap: IdMap, wanted: Mapping[str, object], live: Mapping[str, object], what: str) -> None:
@@ -54,7 +55,7 @@ def assert_same_fields(idmap: IdMap, wanted: Mapping[str, object], live: Mapping
 
 def dest_of(idmap: IdMap, ct: CT, data: Mapping[str, object]) -> str:
     key = str(data["name"]) if ct is CT.LOOKML_MODEL else str(data["id"])
-    return idmap.resolve(ct.label, key)
+    return idmap.resolve(ct.label, key) or key
 
 
 def _by(fake: FakeLooker, collection: str, field: str, value: str) -> list[dict[str, object]]:
@@ -213,7 +214,7 @@ def test_same_instance_after_deletions_and_edits(
     folder = fake.get("folders", "13")
     assert folder is not None
     fake.put("folders", {**folder, "name": "Someone renamed me"})
-    restorer = make_restorer(sample_backup)
+    restorer = make_restorer(sample_backup, same_instance=True)
     actions = restore_all(restorer)
     assert actions[(CT.DASHBOARD, "101")] is Action.CREATED
     assert actions[(CT.LOOK, "201")] is Action.UPDATED
@@ -235,7 +236,7 @@ def test_a_dashboard_blob_without_tiles_never_deletes_live_tiles(
     fake.load_backup(sample_backup)
     fake.put("dashboards", {**fake.get("dashboards", "102"), "title": "Edited"})  # type: ignore[dict-item]
     tiles_before = _by(fake, "dashboard_elements", "dashboard_id", "102")
-    restorer = make_restorer(sample_backup)
+    restorer = make_restorer(sample_backup, same_instance=True)
     result = restorer.restore(CT.DASHBOARD, "102")
     assert result.action is Action.UPDATED and result.changed_fields == ("title",)
     assert "no tiles" in result.message
@@ -278,7 +279,7 @@ def test_dry_run_reports_changes_and_writes_nothing(
     fake.remove("dashboards", "101")
     fake.put("folders", {**fake.get("folders", "13"), "name": "Renamed"})  # type: ignore[dict-item]
     fake.clear_requests()
-    restorer = make_restorer(sample_backup, dry_run=True)
+    restorer = make_restorer(sample_backup, same_instance=True, dry_run=True)
     folder = restorer.restore(CT.FOLDER, "13")
     dash = restorer.restore(CT.DASHBOARD, "101")
     assert folder.action is Action.WOULD_UPDATE and folder.changed_fields == ("name",)
@@ -307,3 +308,19 @@ def test_corrupt_row_fails_alone(fake: FakeLooker, sample_backup: Path, tmp_path
     assert all(e.type == "MissingDependency" for e in failures.values())
     assert len(summary.results) == len(all_keys(restorer.backup)) - len(summary.failures)
     assert_restored(fake, restorer.idmap, CT.DASHBOARD, restorer.backup.get(CT.DASHBOARD, "101").data)
+
+
+def test_each_type_restored_by_a_fresh_restorer_as_dagster_runs_do(
+    fake: FakeLooker, sample_backup: Path, make_restorer: Callable[..., Restorer]
+) -> None:
+    """Each Dagster run builds its own Restorer: nothing may rely on what an earlier one learned."""
+    fake.load_backup(sample_backup)
+    fake.remove("users", "5")
+    fake.remove("dashboards", "101")
+    for ct in TYPE_ORDER:
+        restorer = make_restorer(sample_backup, same_instance=True)
+        summary = restore_many(restorer, [(ct, row.id) for row in restorer.backup.rows(ct)], workers=4)
+        assert summary.failures == [], [f.error.message for f in summary.failures]
+    final = make_restorer(sample_backup, same_instance=True)
+    assert_all_restored(fake, final)
+    assert {r.action for r in restore_many(final, all_keys(final.backup)).results} <= {Action.UNCHANGED, Action.SKIPPED}

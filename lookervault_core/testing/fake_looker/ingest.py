@@ -222,7 +222,8 @@ def _put_plan(store: Store, data: Record) -> Record:
     data.pop("user", None)
     plan = _put_plain(store, "scheduled_plans", data, defaults=PLAN_DEFAULTS)
     if isinstance(destinations, list):
-        replace_destinations(store, str(plan["id"]), [_normalise(d) for d in destinations if isinstance(d, Mapping)])
+        kept = [_normalise(d) for d in destinations if isinstance(d, Mapping)]
+        replace_destinations(store, str(plan["id"]), kept, keep_ids=True)
     return plan
 
 

@@ -18,7 +18,7 @@ from looker_sdk.sdk.api40 import models as m
 from .api_errors import HttpError, invalid, not_found
 from .render import READ_MODELS
 from .shapes import Problem, complete, shape
-from .state import Store, now_iso
+from .state import UNIQUE_NAMES, Store, now_iso, unique_name
 
 __all__ = [
     "SHARED_FOLDER_ID",
@@ -34,6 +34,7 @@ __all__ = [
     "delete_layout",
     "delete_scheduled_plan",
     "ensure_default_layout",
+    "ensure_unique",
     "index_query",
     "new_record",
     "reference",
@@ -170,7 +171,7 @@ def delete_folder_tree(store: Store, folder_id: str, user_id: str) -> None:
     for collection in ("looks", "dashboards"):
         for record in store.by(collection, "folder_id", folder_id):
             if not record.get("deleted"):
-                record.update(deleted=True, deleted_at=now, deleter_id=user_id)
+                store.save(collection, {**record, "deleted": True, "deleted_at": now, "deleter_id": user_id})
     store.delete("folders", folder_id)
 
 
@@ -281,6 +282,25 @@ def delete_scheduled_plan(store: Store, plan_id: str) -> None:
     for dest_id in store.ids_by("scheduled_plan_destinations", "scheduled_plan_id", plan_id):
         store.delete("scheduled_plan_destinations", dest_id)
     store.delete("scheduled_plans", plan_id)
+
+
+def ensure_unique(store: Store, collection: str, record: Record, *, exclude: str | None = None) -> None:
+    """Reject a name (title) another object has in the same scope (Looker: 422 `already_exists`).
+
+    Scopes are the parent folder for folders, the folder for looks and
+    dashboards (trashed ones do not count), the dashboard for filters, and the
+    whole instance for groups, roles and sets.
+
+    Raises:
+        HttpError: 422 when taken.
+    """
+    key = unique_name(collection, record)
+    if key is None:
+        return
+    if any(other != exclude for other in store.ids_by(collection, "_unique", key)):
+        field = UNIQUE_NAMES[collection][1]
+        value = record.get(field)
+        raise HttpError(422, problems=[Problem(field, "already_exists", f"{field} {value!r} already exists")])
 
 
 def unique_among(records: list[Record], field: str, value: object, *, exclude: str | None = None) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["COLLECTIONS", "Store", "id_list", "now_iso", "sort_key"]
+__all__ = ["COLLECTIONS", "UNIQUE_NAMES", "Store", "id_list", "now_iso", "sort_key", "unique_name"]
 
 #: Public collections (the contract's names) plus the fake's internal ones.
 COLLECTIONS: tuple[str, ...] = (
@@ -42,17 +42,34 @@ COLLECTIONS: tuple[str, ...] = (
     "scheduled_plan_destinations",
 )
 
+#: Names Looker keeps unique: (scope field or None, name field, whether trashed objects count).
+UNIQUE_NAMES: dict[str, tuple[str | None, str, bool]] = {
+    "folders": ("parent_id", "name", True),
+    "looks": ("folder_id", "title", False),
+    "dashboards": ("folder_id", "title", False),
+    "dashboard_filters": ("dashboard_id", "name", True),
+    "groups": (None, "name", True),
+    "roles": (None, "name", True),
+    "permission_sets": (None, "name", True),
+    "model_sets": (None, "name", True),
+}
+
 # (collection, field) pairs looked up by value; list-valued fields index each element.
+# "_unique" holds the scoped, case-folded name of UNIQUE_NAMES.
 _INDEXED: dict[str, tuple[str, ...]] = {
-    "folders": ("parent_id",),
-    "looks": ("folder_id",),
-    "dashboards": ("folder_id", "slug"),
+    "folders": ("parent_id", "_unique"),
+    "looks": ("folder_id", "_unique"),
+    "dashboards": ("folder_id", "slug", "_unique"),
     "dashboard_elements": ("dashboard_id", "look_id"),
-    "dashboard_filters": ("dashboard_id",),
+    "dashboard_filters": ("dashboard_id", "_unique"),
     "dashboard_layouts": ("dashboard_id",),
     "dashboard_layout_components": ("dashboard_layout_id", "dashboard_element_id"),
     # "_email" is the lower-cased address of credentials_email, kept by the user routes.
     "users": ("group_ids", "role_ids", "_email"),
+    "groups": ("_unique",),
+    "roles": ("_unique",),
+    "permission_sets": ("_unique",),
+    "model_sets": ("_unique",),
     "board_sections": ("board_id",),
     "board_items": ("board_section_id",),
     "scheduled_plan_destinations": ("scheduled_plan_id",),
@@ -69,6 +86,18 @@ def id_list(value: object) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value if v is not None]
     return []
+
+
+def unique_name(collection: str, record: dict[str, object]) -> str | None:
+    """The key under which a record's name must be unique, or None (not constrained)."""
+    rule = UNIQUE_NAMES.get(collection)
+    if rule is None:
+        return None
+    scope, field, count_trashed = rule
+    name = record.get(field)
+    if name is None or (not count_trashed and record.get("deleted")):
+        return None
+    return f"{record.get(scope) if scope else ''}\x00{str(name).strip().lower()}"
 
 
 def sort_key(item_id: str) -> tuple[int, int, str]:
@@ -122,6 +151,8 @@ class Store:
     def save(self, collection: str, record: dict[str, object], key: str = "id") -> dict[str, object]:
         """Insert or replace a record (its `key` field is its id) and update indexes."""
         item_id = str(record[key])
+        if collection in UNIQUE_NAMES:
+            record["_unique"] = unique_name(collection, record)
         table = self.tables[collection]
         old = table.get(item_id)
         for field in _INDEXED.get(collection, ()):

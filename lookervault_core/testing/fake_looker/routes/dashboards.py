@@ -15,6 +15,7 @@ from ..ops import (
     delete_element,
     delete_layout,
     ensure_default_layout,
+    ensure_unique,
     new_record,
     reference,
     require,
@@ -92,9 +93,7 @@ def _check_dashboard(call: Call, dashboard: Record, *, exclude: str | None) -> N
     reference(store, "folders", dashboard["folder_id"], "folder_id")
     if dashboard.get("user_id") is not None:
         reference(store, "users", dashboard["user_id"], "user_id")
-    if not dashboard.get("deleted"):
-        siblings = not_deleted(store.by("dashboards", "folder_id", dashboard["folder_id"]))
-        unique_among(siblings, "title", dashboard["title"], exclude=exclude)
+    ensure_unique(store, "dashboards", dashboard, exclude=exclude)
     unique_among(store.by("dashboards", "slug", dashboard.get("slug")), "slug", dashboard.get("slug"), exclude=exclude)
 
 
@@ -260,8 +259,8 @@ def _create_filter(call: Call) -> object:
     store = call.store
     data = call.write(m.WriteCreateDashboardFilter, m.DashboardFilter, creating=True)
     reference(store, "dashboards", data["dashboard_id"], "dashboard_id")
-    siblings = store.by("dashboard_filters", "dashboard_id", data["dashboard_id"])
-    unique_among(siblings, "name", data["name"])
+    ensure_unique(store, "dashboard_filters", data)
+    siblings = store.ids_by("dashboard_filters", "dashboard_id", data["dashboard_id"])
     record = new_record(
         "dashboard_filters",
         {
@@ -285,11 +284,9 @@ def _update_filter(call: Call) -> object:
     for key in ("name", "title", "type"):
         if key in data and not data[key]:
             raise invalid(key, "missing", f"{key} is required")
-    if data.get("name") not in (None, current.get("name")):
-        siblings = store.by("dashboard_filters", "dashboard_id", current.get("dashboard_id"))
-        unique_among(siblings, "name", data["name"], exclude=str(current["id"]))
     updated = dict(current)
     apply_patch(updated, data)
+    ensure_unique(store, "dashboard_filters", updated, exclude=str(current["id"]))
     store.save("dashboard_filters", updated)
     _touch_dashboard(call, updated.get("dashboard_id"))
     return render(store, "dashboard_filters", updated)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from looker_sdk.sdk.api40 import models as m
 
 from ..api_errors import invalid
-from ..ops import delete_folder_tree, new_record, reference, require, stamp, unique_among
+from ..ops import delete_folder_tree, ensure_unique, new_record, reference, require, stamp
 from ..render import render
 from ..router import Call, Reply, Router
 from .common import Record, apply_patch, listing, not_deleted
@@ -67,8 +67,8 @@ def _dashboards(call: Call) -> object:
 def _create(call: Call) -> object:
     store = call.store
     data = call.write(m.CreateFolder, m.Folder, creating=True)
-    parent = reference(store, "folders", data["parent_id"], "parent_id")
-    unique_among(store.by("folders", "parent_id", parent["id"]), "name", data["name"])
+    reference(store, "folders", data["parent_id"], "parent_id")
+    ensure_unique(store, "folders", data)
     folder = new_record(
         "folders",
         {
@@ -104,11 +104,9 @@ def _update(call: Call) -> object:
             if parent["id"] == folder["id"]:
                 raise invalid("parent_id", "invalid", "a folder cannot move into itself or its descendants")
             parent = store.find("folders", parent.get("parent_id"))
-    if moving or data.get("name", folder["name"]) != folder["name"]:
-        siblings = store.by("folders", "parent_id", new_parent)
-        unique_among(siblings, "name", data.get("name", folder["name"]), exclude=str(folder["id"]))
     updated = dict(folder)
     apply_patch(updated, data)
+    ensure_unique(store, "folders", updated, exclude=str(folder["id"]))
     store.save("folders", updated)
     return render(store, "folders", updated)
 

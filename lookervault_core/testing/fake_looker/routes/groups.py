@@ -6,7 +6,7 @@ from looker_sdk.sdk.api40 import models as m
 
 from ..api_errors import HttpError, invalid
 from ..listing import parse_ids
-from ..ops import new_record, require, unique_among
+from ..ops import ensure_unique, new_record, require
 from ..render import render, render_many
 from ..router import Call, Reply, Router
 from ..state import Store, id_list
@@ -58,7 +58,7 @@ def _create(call: Call) -> object:
     data = call.write(m.WriteGroup, m.Group, creating=True)
     if not data.get("name"):
         raise invalid("name", "missing", "name is required")
-    unique_among(list(store.tables["groups"].values()), "name", data["name"])
+    ensure_unique(store, "groups", data)
     group = new_record(
         "groups",
         {**_GROUP_DEFAULTS, **{k: v for k, v in data.items() if v is not None}, "id": store.next_id("groups")},
@@ -74,7 +74,7 @@ def _update(call: Call) -> object:
     if "name" in data:
         if not data["name"]:
             raise invalid("name", "missing", "name is required")
-        unique_among(list(store.tables["groups"].values()), "name", data["name"], exclude=str(group["id"]))
+        ensure_unique(store, "groups", data, exclude=str(group["id"]))
     updated = dict(group)
     apply_patch(updated, data)
     store.save("groups", updated)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from looker_sdk.sdk.api40 import models as m
 
 from ..api_errors import invalid, not_found
-from ..ops import new_record, reference, require, stamp, unique_among, upsert_query
+from ..ops import ensure_unique, new_record, reference, require, stamp, upsert_query
 from ..render import render
 from ..router import Call, Reply, Router
 from .common import Record, apply_patch, deleted_filter, listing, not_deleted, soft_delete, write_nested_folder
@@ -59,9 +59,7 @@ def _check_look(call: Call, look: Record, *, exclude: str | None) -> None:
     reference(store, "folders", look["folder_id"], "folder_id")
     if look.get("user_id") is not None:
         reference(store, "users", look["user_id"], "user_id")
-    if not look.get("deleted"):
-        siblings = not_deleted(store.by("looks", "folder_id", look["folder_id"]))
-        unique_among(siblings, "title", look["title"], exclude=exclude)
+    ensure_unique(store, "looks", look, exclude=exclude)
 
 
 def _inline_query(call: Call, data: dict[str, object]) -> None:

@@ -13,7 +13,7 @@ from looker_sdk.sdk.api40 import models as m
 
 from ..api_errors import invalid
 from ..listing import matches, parse_ids
-from ..ops import new_record, reference, require, unique_among
+from ..ops import ensure_unique, new_record, reference, require
 from ..render import render, render_many
 from ..router import Call, Reply, Router
 from ..state import id_list
@@ -72,7 +72,7 @@ def _check_role(call: Call, role: Record, *, exclude: str | None) -> None:
             raise invalid(key, "missing", f"{key} is required")
     reference(store, "permission_sets", role["permission_set_id"], "permission_set_id")
     reference(store, "model_sets", role["model_set_id"], "model_set_id")
-    unique_among(list(store.tables["roles"].values()), "name", role["name"], exclude=exclude)
+    ensure_unique(store, "roles", role, exclude=exclude)
 
 
 def _role_fields(data: dict[str, object]) -> dict[str, object]:
@@ -183,7 +183,7 @@ def _set_routes(collection: str, write_model: type, read_model: type, list_key: 
         data = call.write(write_model, read_model, creating=True)
         if not data.get("name"):
             raise invalid("name", "missing", "name is required")
-        unique_among(list(store.tables[collection].values()), "name", data["name"])
+        ensure_unique(store, collection, data)
         record = new_record(
             collection,
             {
@@ -206,7 +206,7 @@ def _set_routes(collection: str, write_model: type, read_model: type, list_key: 
         if "name" in data:
             if not data["name"]:
                 raise invalid("name", "missing", "name is required")
-            unique_among(list(store.tables[collection].values()), "name", data["name"], exclude=str(record["id"]))
+            ensure_unique(store, collection, data, exclude=str(record["id"]))
         updated = dict(record)
         apply_patch(updated, data)
         store.save(collection, updated)

@@ -34,18 +34,16 @@ _TARGETS = (
 )
 
 
-def replace_destinations(store: Store, plan_id: str, destinations: object) -> None:
-    """Replace a plan's destinations with new ones (new ids)."""
+def replace_destinations(store: Store, plan_id: str, destinations: object, *, keep_ids: bool = False) -> None:
+    """Replace a plan's destinations: new ids, or the given ones with `keep_ids`."""
     for dest_id in store.ids_by("scheduled_plan_destinations", "scheduled_plan_id", plan_id):
         store.delete("scheduled_plan_destinations", dest_id)
     for dest in destinations if isinstance(destinations, list) else []:
         if isinstance(dest, Mapping):
-            record = new_record(
-                "scheduled_plan_destinations",
-                {**dest, "id": store.next_id("scheduled_plan_destinations"), "scheduled_plan_id": plan_id},
-            )
-            # Kept apart so a read never shows it.
-            record["_secret_parameters"] = dest.get("secret_parameters")
+            given = dest.get("id")
+            dest_id = str(given) if keep_ids and given is not None else store.next_id("scheduled_plan_destinations")
+            # The record keeps secret_parameters; rendering never shows them.
+            record = new_record("scheduled_plan_destinations", {**dest, "id": dest_id, "scheduled_plan_id": plan_id})
             store.save("scheduled_plan_destinations", record)
 
 

@@ -6,7 +6,7 @@ import dagster as dg
 
 from .assets import restore_assets
 from .jobs import restore_jobs, restore_selected_keys_job, schedules
-from .resources import BackupResource, LookerResource, RestoreStateResource, default_state_dir
+from .resources import BackupResource, LookerResource, RestoreStateResource
 from .sensors import backup_partitions_sensor
 
 defs = dg.Definitions(
@@ -21,6 +21,6 @@ defs = dg.Definitions(
             client_secret=dg.EnvVar("LOOKERSDK_CLIENT_SECRET"),
         ),
         "backup": BackupResource(path=dg.EnvVar("LOOKERVAULT_BACKUP")),
-        "restore_state": RestoreStateResource(state_dir=default_state_dir()),
+        "restore_state": RestoreStateResource(),
     },
 )

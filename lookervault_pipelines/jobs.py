@@ -10,7 +10,6 @@ from lookervault_core.graph import TYPE_ORDER
 
 from .deadletters import failed_keys
 from .execution import Event, RestoreConfig, restore_keys
-from .partitions import PARTITIONS
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
 __all__ = ["RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "schedules"]
@@ -28,7 +27,6 @@ restore_jobs = {
     ct: dg.define_asset_job(
         job_name(ct),
         selection=dg.AssetSelection.assets(ct.plural),
-        partitions_def=PARTITIONS[ct],
         description=f"Restore {ct.plural.replace('_', ' ')}: one partition, or a range in one run "
                     f"(tags {RANGE_START_TAG} / {RANGE_END_TAG}).",
     )

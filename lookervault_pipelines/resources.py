@@ -10,7 +10,7 @@ from pydantic import Field
 
 from lookervault_core.backup import BackupReader
 from lookervault_core.idmap import IdMap
-from lookervault_core.looker import LookerClient, LookerSettings, connect
+from lookervault_core.looker import LookerClient, LookerSettings, RetryPolicy, connect
 
 __all__ = ["BackupResource", "LookerResource", "RestoreStateResource"]
 
@@ -28,6 +28,8 @@ class LookerResource(dg.ConfigurableResource):
     verify_ssl: bool | None = Field(default=None, description="TLS verification; on unless turned off")
     timeout: int | None = Field(default=None, description="seconds per HTTP request (default 120)")
     workers: int = Field(default=8, description="threads restoring items at once within one run")
+    retry_attempts: int = Field(default=5, description="tries per API call on 429, 5xx and network errors")
+    retry_backoff_seconds: float = Field(default=0.5, description="first wait between tries; doubles each try")
 
     def settings(self) -> LookerSettings:
         overrides: dict[str, str | bool | int] = {"workers": self.workers}
@@ -39,7 +41,9 @@ class LookerResource(dg.ConfigurableResource):
 
     def connect(self) -> LookerClient:
         """An authenticated client whose connection pool fits `workers` threads."""
-        return connect(self.settings())
+        policy = RetryPolicy(attempts=self.retry_attempts, initial_backoff=self.retry_backoff_seconds,
+                             jitter=min(0.5, self.retry_backoff_seconds))
+        return connect(self.settings(), retry=policy)
 
 
 class BackupResource(dg.ConfigurableResource):
@@ -66,7 +70,10 @@ class RestoreStateResource(dg.ConfigurableResource):
     holds only the ids Looker assigned to items it created.
     """
 
-    state_dir: str = Field(default_factory=default_state_dir, description="folder for idmap.sqlite")
+    state_dir: str | None = Field(
+        default=None,
+        description="folder for idmap.sqlite; default $LOOKERVAULT_STATE_DIR, else $DAGSTER_HOME/lookervault",
+    )
     source_instance: str | None = Field(
         default=None,
         description="name of the instance the backup came from; unset means the destination itself, "
@@ -74,4 +81,5 @@ class RestoreStateResource(dg.ConfigurableResource):
     )
 
     def idmap(self, destination: str) -> IdMap:
-        return IdMap(Path(self.state_dir) / "idmap.sqlite", self.source_instance or destination, destination)
+        folder = Path(self.state_dir or default_state_dir())  # read at run time, not import time
+        return IdMap(folder / "idmap.sqlite", self.source_instance or destination, destination)

@@ -74,7 +74,8 @@ def restore_board(run: ItemRun) -> RestoreResult:
             isrc = str(item.get("id"))
             wanted = body_from(item, _ITEM)
             for field in ("dashboard_id", "look_id"):
-                if targets.get((isrc, field)) is not None:
+                if (isrc, field) in targets:
+                    # None only in a dry run whose restore would create the target first.
                     wanted[field] = targets[(isrc, field)]
             live_item = live_items.get(run.resolve("board_item", isrc) or "")
             item_id = run.upsert_part("board_items", isrc, wanted, live_item,

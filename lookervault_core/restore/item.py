@@ -120,6 +120,10 @@ class ItemRun:
             dest = ref.id
         if dest is not None and self.restorer.exists(self, ref.content_type, dest):
             return dest
+        if self.dry_run and in_backup:
+            # This same restore would create it first; its id is not known yet.
+            self.note(f"{ref.field}: {ref.content_type.label} {ref.id} would be restored first")
+            return None
         if not ref.hard:
             if in_backup:
                 # Restored later in the order (a user's home folder): a second pass sets it.

@@ -1,0 +1,106 @@
+"""The `lookervault` console script, run as a subprocess against the fake Looker."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lookervault_core.testing.fake_looker import FakeLooker, ServerError
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = Path(__file__).resolve().parents[2] / "lookervault_pipelines" / "sample" / "sample.sqlite"
+CLI = str(Path(sys.executable).parent / "lookervault")
+WRITES = {"POST", "PATCH", "PUT", "DELETE"}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[tuple[FakeLooker, dict[str, str], Path]]:
+    backup = tmp_path / "backup.sqlite"
+    shutil.copy(SAMPLE, backup)
+    with FakeLooker(strict=True) as fake:
+        fake.load_backup(backup)
+        environ = {
+            **os.environ,
+            "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+            "LOOKERSDK_BASE_URL": fake.base_url,
+            "LOOKERSDK_CLIENT_ID": fake.client_id,
+            "LOOKERSDK_CLIENT_SECRET": fake.client_secret,
+        }
+        yield fake, environ, backup
+
+
+def lookervault(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], env=environ, capture_output=True, text=True, timeout=300)
+
+
+def test_restore_selection_then_whole_backup(env: tuple[FakeLooker, dict[str, str], Path]) -> None:
+    fake, environ, backup = env
+    fake.remove("dashboards", "101")
+    fake.put("looks", {**fake.get("looks", "201"), "title": "edited"})  # type: ignore[dict-item]
+    one = lookervault(environ, "restore", "--backup", str(backup), "--types", "dashboards", "--ids", "101", "--json")
+    assert one.returncode == 0, one.stderr
+    report = json.loads(one.stdout)
+    assert report["totals"]["created"] == 1 and sum(report["totals"].values()) == 1
+    assert fake.get("looks", "201")["title"] == "edited"  # type: ignore[index]  # not selected, untouched
+
+    everything = lookervault(environ, "restore", "--backup", str(backup), "--json")
+    assert everything.returncode == 0, everything.stderr
+    report = json.loads(everything.stdout)
+    updated = {r["content_type"] for r in report["runs"] if r["counts"]["updated"]}
+    # The edited look, and the schedule and board that pointed at dashboard 101's old id.
+    assert updated == {"looks", "scheduled_plans", "boards"}
+    assert report["totals"]["updated"] == 3 and report["totals"]["failed"] == 0 and report["totals"]["created"] == 0
+    assert fake.get("looks", "201")["title"] == "Orders by Month"  # type: ignore[index]
+    assert backup.read_bytes() == SAMPLE.read_bytes()
+
+
+def test_failures_exit_nonzero_are_listed_and_retried(env: tuple[FakeLooker, dict[str, str], Path]) -> None:
+    fake, environ, backup = env
+    fake.remove("dashboards", "101")
+    fake.inject("POST /dashboards", ServerError(503), times=10_000)
+    failed = lookervault(environ, "restore", "--backup", str(backup), "--types", "dashboards")
+    assert failed.returncode == 1
+    assert "FAILED dashboard 101: Unavailable" in failed.stdout
+
+    letters = lookervault(environ, "dead-letters", "--json")
+    assert letters.returncode == 0, letters.stderr
+    [letter] = json.loads(letters.stdout)
+    assert (letter["content_type"], letter["id"], letter["error_type"]) == ("dashboard", "101", "Unavailable")
+    assert fake.client_secret not in letters.stdout + failed.stdout + failed.stderr
+
+    fake.clear_faults()
+    retried = lookervault(environ, "retry-failed", "--backup", str(backup), "--json")
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert json.loads(retried.stdout)["totals"]["created"] == 1
+    assert json.loads(lookervault(environ, "dead-letters", "--json").stdout) == []
+
+
+def test_dry_run_changes_nothing(env: tuple[FakeLooker, dict[str, str], Path]) -> None:
+    fake, environ, backup = env
+    fake.remove("dashboards", "101")
+    fake.clear_requests()
+    out = lookervault(environ, "restore", "--backup", str(backup), "--dry-run", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["totals"]["would_create"] == 1 and report["totals"]["failed"] == 0
+    # The schedule and board on dashboard 101 would point at its new id.
+    assert report["totals"]["would_update"] == 2
+    assert not [r for r in fake.requests if r.method in WRITES and r.path != "/login"]
+
+
+def test_partitions_sync_and_bad_backup(env: tuple[FakeLooker, dict[str, str], Path], tmp_path: Path) -> None:
+    _, environ, backup = env
+    synced = lookervault(environ, "partitions", "sync", "--backup", str(backup))
+    assert synced.returncode == 0 and "dashboards: 2 (+2)" in synced.stdout
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not sqlite")
+    bad = lookervault(environ, "restore", "--backup", str(junk))
+    assert bad.returncode != 0 and "Error" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,0 +1,274 @@
+"""The code location deployed for real: dagster-webserver + dagster-daemon, driven through GraphQL.
+
+Each test prepares the fake Looker it needs (items removed so a restore has
+work to do) on the module's shared deployment (`stack`, see conftest.py), then
+acts only through Dagster's GraphQL API (and the `lookervault` CLI), as the UI
+and scripts would.
+
+Timing: runs go through the QueuedRunCoordinator (dequeued by the daemon every
+few seconds) and a run process; backfills advance one level per backfill
+daemon tick (30 s), so the backfill tests take a minute or two each.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import pytest
+
+from lookervault_core.testing.fake_looker import FakeLooker, ServerError
+
+from .conftest import Stack
+from .graphql import BACKFILL_TAG, assets_of, tags_of
+
+pytestmark = pytest.mark.integration
+
+#: Sanity bound of one single-item run, submit → SUCCESS (target 3 s, requirement 10 s).
+SINGLE_RUN_BOUND_S = 30.0
+RUN_TIMEOUT_S = 90.0
+BACKFILL_TIMEOUT_S = 300.0
+
+SALES_OVERVIEW = "Sales Overview"  # dashboard 101, folder 11
+MARKETING_FUNNEL = "Marketing Funnel"  # dashboard 102, folder 12
+REGIONAL_SALES = "Regional Sales"  # folder 13, parent 11
+REGIONAL_LOOK = "Orders by Status (Regional)"  # look 202, folder 13
+
+single_run_timings: list[float] = []
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def live(fake: FakeLooker, collection: str, title: str) -> list[dict[str, Any]]:
+    """Objects of `collection` titled (or named) `title` that are not in the trash."""
+    key = "name" if collection == "folders" else "title"
+    return [o for o in fake.all(collection).values() if o.get(key) == title and not o.get("deleted")]
+
+
+def remove_titled(fake: FakeLooker, collection: str, title: str) -> list[str]:
+    """Delete every live object titled `title` behind the API's back (a re-created one has a new id)."""
+    ids = [str(o["id"]) for o in live(fake, collection, title)]
+    for item_id in ids:
+        fake.remove(collection, item_id)
+    return ids
+
+
+def metadata(event: dict[str, Any]) -> dict[str, Any]:
+    """An event's metadata entries as {label: value}."""
+    out: dict[str, Any] = {}
+    for entry in event.get("metadataEntries") or []:
+        values = [v for k, v in entry.items() if k != "label"]
+        out[entry["label"]] = values[0] if values else None
+    return out
+
+
+def events_of(stack: Stack, run_id: str, typename: str, *, partition: str | None = None) -> list[dict[str, Any]]:
+    return [e for e in stack.gql.run_events(run_id)
+            if e["__typename"] == typename and (partition is None or e.get("partition") == partition)]
+
+
+def require_success(stack: Stack, run: dict[str, Any]) -> None:
+    if run["status"] != "SUCCESS":
+        pytest.fail(f"run {run['runId']} of {run['jobName']} ended {run['status']}:\n"
+                    f"{stack.gql.run_errors(run['runId'])}\n{stack.output(30)}")
+
+
+def wait_backfill(stack: Stack, backfill_id: str) -> dict[str, Any]:
+    def on_timeout() -> str:
+        runs = stack.gql.runs(tags={BACKFILL_TAG: backfill_id})
+        errors = "\n".join(f"run {r['runId']} {r['status']}:\n{stack.gql.run_errors(r['runId'])}"
+                           for r in runs if r["status"] == "FAILURE")
+        return f"{errors}\n{stack.output(40)}"
+
+    return stack.gql.wait_backfill(backfill_id, timeout=BACKFILL_TIMEOUT_S, poll=0.5, on_timeout=on_timeout)
+
+
+def backfill_runs(stack: Stack, backfill_id: str) -> list[dict[str, Any]]:
+    return stack.gql.runs(tags={BACKFILL_TAG: backfill_id})
+
+
+def materialized_partitions(stack: Stack, run_id: str, asset: str) -> set[str]:
+    return {e["partition"] for e in events_of(stack, run_id, "MaterializationEvent")
+            if e["assetKey"]["path"] == [asset]}
+
+
+# --- tests ----------------------------------------------------------------------------------------
+
+
+def test_single_partition_run_through_graphql(stack: Stack) -> None:
+    """launchRun of restore_dashboards for partition 101: restored in Looker, partition MATERIALIZED."""
+    fake, gql = stack.fake, stack.gql
+    assert remove_titled(fake, "dashboards", SALES_OVERVIEW), "the fake should hold dashboard 101 to remove"
+
+    submitted = time.time()
+    clock = time.perf_counter()
+    run_id = gql.launch_run("restore_dashboards", tags={"dagster/partition": "101"})
+    run = gql.wait_run(run_id, timeout=RUN_TIMEOUT_S, poll=0.2)
+    elapsed = time.perf_counter() - clock
+    require_success(stack, run)
+    single_run_timings.append(elapsed)
+
+    events = gql.run_events(run_id)
+    stamp = {e["__typename"]: int(e["timestamp"]) / 1000 for e in reversed(events) if "timestamp" in e}
+    mats = [e for e in events if e["__typename"] == "MaterializationEvent"]
+    assert [(m["assetKey"]["path"], m["partition"]) for m in mats] == [(["dashboards"], "101")], mats
+    mat_at = int(mats[0]["timestamp"]) / 1000
+    print(f"\nsingle item through webserver: {elapsed:.2f} s")
+    print(f"  submit → materialization event: {mat_at - submitted:.2f} s; queued until dequeued: "
+          f"{stamp.get('RunDequeuedEvent', submitted) - submitted:.2f} s; dequeued → run started: "
+          f"{stamp.get('RunStartEvent', 0) - stamp.get('RunDequeuedEvent', 0):.2f} s; run started → "
+          f"materialization: {mat_at - stamp.get('RunStartEvent', 0):.2f} s")
+
+    assert metadata(mats[0]).get("action") == "created", metadata(mats[0])
+    restored = live(fake, "dashboards", SALES_OVERVIEW)
+    assert len(restored) == 1, f"expected one live '{SALES_OVERVIEW}' dashboard in the fake, found {restored}"
+    assert str(restored[0]["folder_id"]) == "11", restored[0]
+    assert str(metadata(mats[0]).get("destination_id")) == str(restored[0]["id"])
+
+    status = gql.partition_statuses("dashboards")
+    assert "101" in status.materialized, status
+    assert "101" not in status.failed, status
+    assert elapsed < SINGLE_RUN_BOUND_S, f"one single-item run took {elapsed:.1f} s (target 3 s, requirement 10 s)"
+
+
+def test_single_partition_run_again_is_unchanged(stack: Stack) -> None:
+    """A second launch of the same partition: SUCCESS, nothing rewritten (a second timing sample)."""
+    fake, gql = stack.fake, stack.gql
+    assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1
+    clock = time.perf_counter()
+    run_id = gql.launch_run("restore_dashboards", tags={"dagster/partition": "101"})
+    run = gql.wait_run(run_id, timeout=RUN_TIMEOUT_S, poll=0.2)
+    elapsed = time.perf_counter() - clock
+    require_success(stack, run)
+    single_run_timings.append(elapsed)
+    print(f"\nsingle item through webserver: {elapsed:.2f} s (unchanged item; median of "
+          f"{len(single_run_timings)} runs: {statistics.median(single_run_timings):.2f} s)")
+    mats = events_of(stack, run_id, "MaterializationEvent", partition="101")
+    assert len(mats) == 1 and metadata(mats[0]).get("action") == "unchanged", mats
+    assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1, "a second restore must not duplicate the dashboard"
+    assert elapsed < SINGLE_RUN_BOUND_S
+
+
+def test_multi_type_backfill_respects_type_order(stack: Stack) -> None:
+    """A backfill of folders, looks and dashboards runs one level at a time and restores everything."""
+    fake, gql = stack.fake, stack.gql
+    # Look 202 lives in folder 13: it can only be restored once the folder is back.
+    fake.remove("looks", "202")
+    fake.remove("folders", "13")
+    assert remove_titled(fake, "dashboards", MARKETING_FUNNEL)
+
+    clock = time.perf_counter()
+    backfill_id = gql.launch_asset_backfill(["folders", "looks", "dashboards"], title="integration: all types")
+    backfill = wait_backfill(stack, backfill_id)
+    elapsed = time.perf_counter() - clock
+    runs = backfill_runs(stack, backfill_id)
+    print(f"\nbackfill of folders, looks, dashboards: {backfill['status']} in {elapsed:.1f} s, {len(runs)} runs")
+    failed = [r for r in runs if r["status"] != "SUCCESS"]
+    assert not failed, "\n".join(f"run {r['runId']} ({assets_of(r)}) {r['status']}:\n"
+                                 f"{gql.run_errors(r['runId'])}" for r in failed)
+    assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
+
+    by_asset: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        for asset in assets_of(r):
+            by_asset.setdefault(asset, []).append(r)
+    assert set(by_asset) == {"folders", "looks", "dashboards"}, by_asset
+    assert all(len(assets_of(r)) == 1 for r in runs), [assets_of(r) for r in runs]
+    # Single-run backfill policy: one run per type over all its partitions.
+    assert {a: len(rs) for a, rs in by_asset.items()} == {"folders": 1, "looks": 1, "dashboards": 1}
+    for upstream, downstream in (("folders", "looks"), ("looks", "dashboards")):
+        up_end = max(r["endTime"] for r in by_asset[upstream])
+        down_start = min(r["startTime"] for r in by_asset[downstream])
+        assert up_end <= down_start, (f"{downstream} run started at {down_start} before the {upstream} run "
+                                      f"ended at {up_end}")
+    for asset, expected in (("folders", {"11", "12", "13"}), ("looks", {"201", "202"}),
+                            ("dashboards", {"101", "102"})):
+        (run,) = by_asset[asset]
+        assert materialized_partitions(stack, run["runId"], asset) == expected
+        status = gql.partition_statuses(asset)
+        assert status.materialized == set(status.keys) == expected, status
+        assert not status.failed, status
+
+    # The fake holds everything again, each once, with references pointing at the restored parents.
+    (folder,) = live(fake, "folders", REGIONAL_SALES)
+    assert str(folder["parent_id"]) == "11", folder
+    (look,) = live(fake, "looks", REGIONAL_LOOK)
+    assert str(look["folder_id"]) == str(folder["id"]), (look, folder)
+    (funnel,) = live(fake, "dashboards", MARKETING_FUNNEL)
+    assert str(funnel["folder_id"]) == "12", funnel
+    assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1
+    assert len(live(fake, "looks", "Orders by Month")) == 1
+    assert {f["name"] for f in fake.all("folders").values()} >= {"Sales", "Marketing", REGIONAL_SALES}
+
+
+def test_failed_partition_is_visible_and_reexecuted_from_failure(stack: Stack) -> None:
+    """101 fails (500 on create), 102 succeeds in the same run; re-executing from failure fixes only 101."""
+    fake, gql = stack.fake, stack.gql
+    assert remove_titled(fake, "dashboards", SALES_OVERVIEW), "dashboard 101 should be live before this test"
+    assert len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1, "dashboard 102 should exist"
+    fake.inject("POST /dashboards", ServerError(500), times=1000)
+    try:
+        clock = time.perf_counter()
+        backfill_id = gql.launch_asset_backfill(["dashboards"], partition_names=["101", "102"],
+                                                title="integration: failing dashboard")
+        backfill = wait_backfill(stack, backfill_id)
+        print(f"\nbackfill with a failing dashboard: {backfill['status']} in {time.perf_counter() - clock:.1f} s")
+    finally:
+        fake.clear_faults()
+
+    runs = backfill_runs(stack, backfill_id)
+    assert len(runs) == 1, f"single-run backfill policy: expected one run, got {runs}"
+    (run,) = runs
+    assert run["status"] == "FAILURE", run
+    assert backfill["status"] in ("COMPLETED_FAILED", "FAILED"), backfill
+    tags = tags_of(run)
+    assert (tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")) \
+        == ("101", "102"), tags
+
+    status = gql.partition_statuses("dashboards")
+    assert status.failed == {"101"}, status
+    assert "102" in status.materialized and "101" not in status.materialized, status
+    assert materialized_partitions(stack, run["runId"], "dashboards") == {"102"}
+
+    # The error is kept in the run's event log: the dead-letter observation and the step failure.
+    (observation,) = events_of(stack, run["runId"], "ObservationEvent", partition="101")
+    record = metadata(observation)
+    assert record.get("status") == "failed", record
+    assert record.get("error_type") and record.get("error"), record
+    assert "500" in f"{record['error_type']} {record['error']}", record
+    (step_failure,) = events_of(stack, run["runId"], "ExecutionStepFailureEvent")
+    failure_text = step_failure["error"]["message"]
+    assert "1 of 2 dashboards failed" in failure_text and "- 101:" in failure_text, failure_text
+    assert str(record["error_type"]) in failure_text, failure_text
+    assert "102" not in failure_text.split("failed:", 1)[1], failure_text
+    failed_keys = metadata(step_failure["failureMetadata"] or {}).get("failed_keys")
+    assert failed_keys is not None and "101" in failed_keys and "102" not in failed_keys, failed_keys
+
+    # The dead-letter CLI reads the same instance and lists 101 with its error while it is FAILED.
+    letters = stack.cli_json("dead-letters", "--json")
+    assert [(d["content_type"], d["id"]) for d in letters] == [("dashboard", "101")], letters
+    (letter,) = letters
+    assert letter["error_type"] == record["error_type"] and letter["error"] == record["error"], (letter, record)
+    assert letter["run_id"] == run["runId"], letter
+
+    # Fixed upstream, re-executed from failure: only 101 runs again.
+    clock = time.perf_counter()
+    retry_id = gql.reexecute_backfill(backfill_id, "FROM_FAILURE")
+    retry = wait_backfill(stack, retry_id)
+    print(f"re-execution from failure: {retry['status']} in {time.perf_counter() - clock:.1f} s")
+    retry_runs = backfill_runs(stack, retry_id)
+    assert retry_runs, retry
+    for r in retry_runs:
+        require_success(stack, r)
+    assert retry["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), retry
+    redone = set().union(*(materialized_partitions(stack, r["runId"], "dashboards") for r in retry_runs))
+    assert redone == {"101"}, f"re-execution from failure should restore only 101, restored {redone}"
+
+    status = gql.partition_statuses("dashboards")
+    assert not status.failed, status
+    assert {"101", "102"} <= status.materialized, status
+    assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1
+    assert len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1
+    assert stack.cli_json("dead-letters", "--json") == []

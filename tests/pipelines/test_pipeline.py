@@ -1,0 +1,166 @@
+"""Assets, jobs, sensor and schedule run for real against the fake Looker; outcomes read from Dagster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from lookervault_core.content_types import ContentType as CT
+from lookervault_core.graph import TYPE_DEPENDENCIES
+from lookervault_core.testing.fake_looker import FakeLooker, ServerError
+from lookervault_pipelines.deadletters import dead_letters, failed_keys
+from lookervault_pipelines.definitions import defs
+from lookervault_pipelines.jobs import RANGE_END_TAG, RANGE_START_TAG, nightly_dashboards
+from lookervault_pipelines.resources import BackupResource
+from lookervault_pipelines.sensors import backup_partitions_sensor
+
+MAT = dg.AssetPartitionStatus.MATERIALIZED
+FAILED = dg.AssetPartitionStatus.FAILED
+WRITES = {"POST", "PATCH", "PUT", "DELETE"}
+
+
+def statuses(instance: dg.DagsterInstance, ct: CT) -> dict[str, dg.AssetPartitionStatus | None]:
+    keys = instance.get_dynamic_partitions(ct.plural)
+    pdef = defs.resolve_assets_def(ct.plural).partitions_def
+    return dict(instance.get_status_by_partition(dg.AssetKey(ct.plural), keys, pdef) or {})  # type: ignore[arg-type]
+
+
+def run_range(instance: dg.DagsterInstance, ct: CT, first: str, last: str, **config: object) -> dg.ExecuteInProcessResult:
+    return defs.resolve_job_def(f"restore_{ct.plural}").execute_in_process(
+        instance=instance, raise_on_error=False,
+        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+        run_config={"ops": {ct.plural: {"config": config}}} if config else None,
+    )
+
+
+def titles(fake: FakeLooker, collection: str) -> list[str]:
+    return sorted(str(o.get("title")) for o in fake.all(collection).values() if not o.get("deleted"))
+
+
+def test_every_type_is_an_asset_partitioned_by_id_and_ordered_by_all_partition_deps() -> None:
+    for ct in CT:
+        asset = defs.resolve_assets_def(ct.plural)
+        assert isinstance(asset.partitions_def, dg.DynamicPartitionsDefinition)
+        assert asset.partitions_def.name == ct.plural
+        [spec] = asset.specs
+        assert {dep.asset_key.path[0] for dep in spec.deps} == {d.plural for d in TYPE_DEPENDENCIES[ct]}
+        for dep in spec.deps:
+            # A plain dep between two dynamic partitions defs would map look 42 to folder 42.
+            assert isinstance(dep.partition_mapping, dg.AllPartitionMapping)
+
+
+def test_sensor_registers_partitions_once_per_backup_change(instance: dg.DagsterInstance, backup: Path) -> None:
+    resource = BackupResource(path=str(backup))
+    first = backup_partitions_sensor(dg.build_sensor_context(instance=instance, resources={"backup": resource}))
+    assert isinstance(first, dg.SensorResult) and first.cursor
+    assert instance.get_dynamic_partitions("dashboards") == ["101", "102"]
+    assert instance.get_dynamic_partitions("explores") == ["thelook::orders"]
+    again = backup_partitions_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                             resources={"backup": resource}))
+    assert isinstance(again, dg.SensorResult) and again.skip_reason is not None
+
+
+def test_range_run_restores_and_marks_partitions(looker: FakeLooker, synced: dg.DagsterInstance) -> None:
+    looker.remove("dashboards", "101")
+    result = run_range(synced, CT.DASHBOARD, "101", "102")
+    assert result.success
+    assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": MAT}
+    actions = {m.partition: m.metadata["action"].value for m in result.asset_materializations_for_node("dashboards")}
+    assert actions == {"101": "created", "102": "unchanged"}
+    assert "Sales Overview" in titles(looker, "dashboards")
+
+
+def test_failed_items_are_exactly_the_failed_partitions_and_retry_fixes_them(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    looker.remove("dashboards", "101")
+    looker.inject("POST /dashboards", ServerError(500), times=1000)
+    result = defs.resolve_job_def("restore_dashboards").execute_in_process(
+        instance=synced, raise_on_error=False, tags={RANGE_START_TAG: "101", RANGE_END_TAG: "102"},
+        run_config={"resources": {"looker": {"config": {"retry_attempts": 2, "retry_backoff_seconds": 0.0}}}},
+    )
+    assert not result.success
+    assert statuses(synced, CT.DASHBOARD) == {"101": FAILED, "102": MAT}
+    assert failed_keys(synced, CT.DASHBOARD) == ["101"]
+    [letter] = dead_letters(synced, [CT.DASHBOARD])
+    assert (letter.id, letter.error_type, letter.transient) == ("101", "Unavailable", True)
+    assert "HTTP 500" in letter.error and letter.run_id == result.run_id
+
+    looker.clear_faults()
+    retry = defs.resolve_job_def("restore_selected_keys_job").execute_in_process(
+        instance=synced, raise_on_error=False,
+        run_config={"ops": {"restore_selected_keys": {"config": {"content_type": "dashboards"}}}},
+    )
+    assert retry.success
+    assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": MAT}
+    assert dead_letters(synced, [CT.DASHBOARD]) == []
+    assert titles(looker, "dashboards").count("Sales Overview") == 1
+
+
+def test_a_missing_parent_fails_its_partition_with_a_message_naming_it(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    looker.remove("dashboards", "101")
+    looker.remove("folders", "11")  # dashboard 101 lives in folder 11
+    result = run_range(synced, CT.DASHBOARD, "101", "102")
+    assert not result.success
+    assert statuses(synced, CT.DASHBOARD) == {"101": FAILED, "102": MAT}
+    [letter] = dead_letters(synced, [CT.DASHBOARD])
+    assert letter.error == "dashboard 101 needs folder 11, which is in the backup but not yet restored"
+    # Restoring the folder, then re-executing the failed partition, fixes it.
+    assert run_range(synced, CT.FOLDER, "11", "11").success
+    assert run_range(synced, CT.DASHBOARD, "101", "101").success
+    assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": MAT}
+
+
+def test_single_partition_run(looker: FakeLooker, synced: dg.DagsterInstance) -> None:
+    looker.remove("looks", "202")
+    result = defs.resolve_job_def("restore_looks").execute_in_process(
+        instance=synced, partition_key="202", raise_on_error=False)
+    assert result.success
+    assert statuses(synced, CT.LOOK) == {"201": None, "202": MAT}
+    assert "Orders by Status (Regional)" in titles(looker, "looks")
+
+
+def test_dry_run_writes_nothing_and_marks_nothing(looker: FakeLooker, synced: dg.DagsterInstance) -> None:
+    looker.remove("dashboards", "101")
+    looker.clear_requests()
+    result = run_range(synced, CT.DASHBOARD, "101", "102", dry_run=True)
+    assert result.success
+    assert not [r for r in looker.requests if r.method in WRITES and r.path != "/login"]
+    assert statuses(synced, CT.DASHBOARD) == {"101": None, "102": None}
+    observed = {o.partition: o.metadata["action"].value for o in result.asset_observations_for_node("dashboards")}
+    assert observed == {"101": "would_create", "102": "unchanged"}
+
+
+def test_no_secret_reaches_the_event_log(looker: FakeLooker, synced: dg.DagsterInstance) -> None:
+    looker.remove("dashboards", "101")
+    looker.inject("POST /dashboards", ServerError(500), times=1000)
+    result = run_range(synced, CT.DASHBOARD, "101", "102")
+    logs = "\n".join(str(e) for e in synced.all_logs(result.run_id))
+    assert looker.client_secret not in logs
+    assert looker.client_secret not in str(synced.get_run_by_id(result.run_id))
+
+
+def test_example_schedule_launches_one_run_over_the_range(synced: dg.DagsterInstance) -> None:
+    request = nightly_dashboards(dg.build_schedule_context(instance=synced))
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags[RANGE_START_TAG] == "101" and request.tags[RANGE_END_TAG] == "102"
+
+
+def test_schedule_skips_before_any_partition_exists(instance: dg.DagsterInstance) -> None:
+    assert isinstance(nightly_dashboards(dg.build_schedule_context(instance=instance)), dg.SkipReason)
+
+
+@pytest.mark.parametrize("ct", [CT.FOLDER, CT.USER])
+def test_unchanged_items_still_materialize_with_their_action(
+    looker: FakeLooker, synced: dg.DagsterInstance, ct: CT
+) -> None:
+    keys = synced.get_dynamic_partitions(ct.plural)
+    result = run_range(synced, ct, keys[0], keys[-1])
+    assert result.success
+    metas = [m.metadata for m in result.asset_materializations_for_node(ct.plural)]
+    assert {m["action"].value for m in metas} == {"unchanged"}
+    assert all(m["backup_fingerprint"].value and m["content_hash"].value for m in metas)

@@ -54,7 +54,7 @@ def item_key(content_type: ContentType, data: Mapping[str, object]) -> str:
 def _enc_hook(obj: object) -> object:
     # SDK objects nested in a plain dict: keep every field, None included.
     if attr.has(type(obj)):
-        return {f.name: getattr(obj, f.name) for f in attr.fields(type(obj))}
+        return {f.name: getattr(obj, f.name) for f in attr.fields(type(obj))}  # type: ignore[arg-type]
     if isinstance(obj, UserList):  # looker_sdk's DelimSequence
         return list(obj)
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")

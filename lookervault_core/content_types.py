@@ -78,7 +78,7 @@ def read_only_fields(read_model: type, *write_models: type) -> frozenset[str]:
 class TypeSpec:
     """How one content type is read, written and keyed."""
 
-    type: ContentType
+    content_type: ContentType
     read_model: type
     write_models: tuple[type, ...]
     get: str
@@ -120,7 +120,7 @@ class TypeSpec:
 _FOLDER_REFS = frozenset({"folder"})
 
 SPECS: dict[ContentType, TypeSpec] = {
-    s.type: s
+    s.content_type: s
     for s in (
         TypeSpec(ContentType.PERMISSION_SET, m.PermissionSet, (m.WritePermissionSet,),
                  "permission_set", "create_permission_set", "update_permission_set"),

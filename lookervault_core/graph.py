@@ -158,7 +158,7 @@ def query_links(content_type: CT, data: Mapping[str, object]) -> tuple[set[str],
 def dependency_graph(
     items: Iterable[tuple[CT, str, Sequence[Ref]]],
     queries: Mapping[Node, tuple[set[str], set[str]]] | None = None,
-) -> nx.DiGraph:
+) -> nx.DiGraph[Node]:
     """Graph of the given items, an edge from each dependency to its dependent.
 
     Only references to items in the selection become edges; a reference to
@@ -166,7 +166,7 @@ def dependency_graph(
     (from `query_links`) adds an edge from an item holding a query in full to
     each item naming that query by id only.
     """
-    graph: nx.DiGraph = nx.DiGraph()
+    graph: nx.DiGraph[Node] = nx.DiGraph()
     pending: list[tuple[Node, Sequence[Ref]]] = []
     for ct, item_id, refs in items:
         graph.add_node((ct, item_id))
@@ -189,7 +189,7 @@ def dependency_graph(
     return graph
 
 
-def restore_order(graph: nx.DiGraph) -> tuple[list[Node], list[list[Node]]]:
+def restore_order(graph: nx.DiGraph[Node]) -> tuple[list[Node], list[list[Node]]]:
     """Items in an order where dependencies come first, and any cycles found.
 
     Ties follow TYPE_ORDER, then id. Items on a cycle are still returned (after

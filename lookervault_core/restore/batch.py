@@ -14,7 +14,7 @@ import networkx as nx
 
 from ..content_types import ContentType
 from ..errors import ErrorInfo, LookervaultError, describe
-from ..graph import dependency_graph, query_links, references, restore_order
+from ..graph import Ref, dependency_graph, query_links, references, restore_order
 from .restorer import Restorer
 from .result import Action, RestoreResult
 
@@ -66,13 +66,13 @@ class BatchSummary:
         return out
 
 
-def plan(restorer: Restorer, keys: Iterable[Key]) -> tuple[nx.DiGraph, list[list[Key]]]:
+def plan(restorer: Restorer, keys: Iterable[Key]) -> tuple["nx.DiGraph[Key]", list[list[Key]]]:
     """The dependency graph of `keys` from their backup blobs, and its cycles.
 
     A row that cannot be read still gets a node, so it fails in its own turn.
     """
-    entries = []
-    queries = {}
+    entries: list[tuple[ContentType, str, list[Ref]]] = []
+    queries: dict[Key, tuple[set[str], set[str]]] = {}
     for ct, item_id in keys:
         try:
             data = restorer.backup.get(ct, item_id).data
@@ -154,9 +154,9 @@ def restore_many(
                         ready.append(child)
     # Second pass: items written without a soft reference to something this
     # batch restored after them (a user's home folder) get it now.
-    done = {(r.content_type, r.source_id) for r in summary.results}
+    restored = {(r.content_type, r.source_id) for r in summary.results}
     again = [(r.content_type, r.source_id) for r in summary.results
-             if any((ref.content_type, ref.id) in done for ref in r.deferred)]
+             if any((ref.content_type, ref.id) in restored for ref in r.deferred)]
     if again and not restorer.dry_run:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="restore") as pool:
             for outcome in pool.map(run_one, again):

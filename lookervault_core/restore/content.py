@@ -155,10 +155,10 @@ def restore_scheduled_plan(run: ItemRun) -> RestoreResult:
             run.note("destination secrets are never returned by Looker and were not restored")
     dest = run.resolve(CT.SCHEDULED_PLAN.label, run.source_id)
     live = None if dest is None else run.get(lambda: sdk.scheduled_plan(dest))
-    if live is not None and isinstance(live.get("scheduled_plan_destination"), list):
+    live_destinations = None if live is None else live.get("scheduled_plan_destination")
+    if live is not None and isinstance(live_destinations, list):
         live["scheduled_plan_destination"] = [
-            body_from(d, _DESTINATION_FIELDS) for d in live["scheduled_plan_destination"]  # type: ignore[union-attr]
-            if isinstance(d, Mapping)
+            body_from(d, _DESTINATION_FIELDS) for d in live_destinations if isinstance(d, Mapping)
         ]
     action, dest_id, after = run.upsert(dest, body, get=sdk.scheduled_plan, live=live,
                                         create=sdk.create_scheduled_plan,  # type: ignore[arg-type]

@@ -140,7 +140,7 @@ def _users() -> list[Item]:
 
 
 def _lookml() -> list[Item]:
-    model = {
+    model: dict[str, object] = {
         "can": _can("index", "show", "create", "update", "destroy"),
         "allowed_db_connection_names": ["thelook_db"],
         "explores": [{"name": "orders", "description": None, "label": "Orders", "hidden": False,
@@ -148,7 +148,7 @@ def _lookml() -> list[Item]:
         "has_content": True, "label": "Thelook", "name": "thelook", "project_name": "thelook",
         "unlimited_db_connections": False,
     }
-    explore = {
+    explore: dict[str, object] = {
         "id": "thelook::orders", "name": "orders", "description": None, "label": "Orders",
         "title": "Orders", "scopes": ["orders", "users"], "can_total": True, "can_develop": True,
         "can_see_lookml": True, "lookml_link": "/projects/thelook/files/thelook.model.lkml?line=12",
@@ -315,7 +315,7 @@ def _dashboards(folders: dict[str, dict[str, object]]) -> list[Item]:
         "text_tile_text_color": None, "tile_background_color": None, "tile_text_color": None,
         "title_color": None, "model": None, "is_owner_disabled": False,
     }
-    sales = {
+    sales: dict[str, object] = {
         **copy.deepcopy(common),
         "can": _can("download", "see_lookml", "move", "create", "show", "copy", "update",
                     "destroy", "recover", "schedule"),
@@ -329,7 +329,7 @@ def _dashboards(folders: dict[str, dict[str, object]]) -> list[Item]:
         "folder_id": "11", "view_count": 128, "url": f"{_HOST}/dashboards/101",
     }
     # As LookerVault's search_dashboards captured it: no elements, filters or layouts.
-    funnel = {
+    funnel: dict[str, object] = {
         **copy.deepcopy(common), "can": _can("show", "update", "destroy"),
         "content_metadata_id": "202", "description": None, "id": "102",
         "folder": copy.deepcopy(folders["12"]), "title": "Marketing Funnel",

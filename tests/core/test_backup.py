@@ -460,14 +460,13 @@ def big_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_listing_50k_ids_is_fast_and_memory_is_bounded(big_backup: Path) -> None:
+def test_listing_50k_ids_streams_with_bounded_memory(big_backup: Path) -> None:
+    # Speed belongs to the benchmark (a shared, noisy machine); memory is deterministic.
     total_blob = BIG_ROWS * len(PAD)
     with BackupReader(big_backup) as r:
         tracemalloc.start()
         try:
-            started = time.perf_counter()
             count = sum(1 for _ in r.rows(CT.LOOK))
-            elapsed = time.perf_counter() - started
             _, rows_peak = tracemalloc.get_traced_memory()
             tracemalloc.reset_peak()
             decoded = sum(1 for item in r.items(CT.LOOK) if isinstance(item, BackupItem))
@@ -475,7 +474,6 @@ def test_listing_50k_ids_is_fast_and_memory_is_bounded(big_backup: Path) -> None
         finally:
             tracemalloc.stop()
         assert count == decoded == BIG_ROWS
-        assert elapsed < 5
         assert rows_peak < total_blob / 50
         assert items_peak < total_blob / 50
         assert len(r.ids(CT.LOOK)) == BIG_ROWS

@@ -27,7 +27,7 @@ from lookervault_core.graph import TYPE_ORDER
 
 from .deadletters import dead_letters, failed_keys
 from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
-from .partitions import PARTITIONS, sync_partitions
+from .partitions import sync_partitions
 from .summary import RunSummary, summarize
 
 __all__ = ["main"]

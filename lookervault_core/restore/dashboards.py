@@ -19,7 +19,7 @@ from ..content_types import ContentType as CT
 from ..content_types import writable_fields
 from ..graph import Ref
 from .content import _owner_and_folder, ensure_query
-from .item import ItemRun, Payload, as_dict
+from .item import ItemRun, as_dict
 from .payload import body_from
 from .result import Action, RestoreResult
 

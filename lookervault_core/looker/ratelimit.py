@@ -1,8 +1,10 @@
 """An adaptive token bucket shared by every thread that talks to one Looker instance.
 
 Looker answers 429 when a client goes too fast, sometimes with Retry-After,
-sometimes without. The limiter halves its rate on a 429 (at most once per
-``decrease_cooldown``, so a burst of 429s from eight workers counts once),
+sometimes without. The limiter starts out of the way (a high ceiling), and on
+a 429 cuts to half of the rate actually observed over the last couple of
+seconds (at most once per ``decrease_cooldown``, so a burst of 429s from eight
+workers counts once),
 pauses every thread until Retry-After has passed, and after sustained success
 raises the rate again up to ``max_rate``.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,7 +48,9 @@ class AdaptiveRateLimiter:
             unless ``initial_rate`` is given).
         min_rate: Floor the rate never drops below.
         initial_rate: Starting rate; defaults to ``max_rate``.
-        decrease_factor: Multiplier applied to the rate on a 429 (0 < f < 1).
+        decrease_factor: Multiplier applied on a 429 to the lower of the rate
+            and the rate observed over ``observe_window`` (0 < f < 1).
+        observe_window: Seconds of recent requests the observed rate is measured over.
         decrease_cooldown: Seconds during which further 429s do not cut the
             rate again (they were sent at the old rate).
         increase_factor: Multiplier applied on each increase step (>= 1).
@@ -62,10 +67,11 @@ class AdaptiveRateLimiter:
     def __init__(
         self,
         *,
-        max_rate: float = 50.0,
+        max_rate: float = 1000.0,
         min_rate: float = 1.0,
         initial_rate: float | None = None,
         decrease_factor: float = 0.5,
+        observe_window: float = 2.0,
         decrease_cooldown: float = 1.0,
         increase_factor: float = 1.5,
         increase_step: float = 1.0,
@@ -86,6 +92,7 @@ class AdaptiveRateLimiter:
         self.max_rate = float(max_rate)
         self.min_rate = float(min_rate)
         self.decrease_factor = decrease_factor
+        self.observe_window = observe_window
         self.decrease_cooldown = decrease_cooldown
         self.increase_factor = increase_factor
         self.increase_step = increase_step
@@ -107,6 +114,8 @@ class AdaptiveRateLimiter:
         self._decreases = 0
         self._increases = 0
         self._waited = 0.0
+        self._recent: deque[float] = deque()
+        self._started = now
 
     # --- the hot path ------------------------------------------------------
 
@@ -120,6 +129,9 @@ class AdaptiveRateLimiter:
             now = self._clock()
             self._refill(now)
             self._tokens -= 1.0
+            self._recent.append(now)
+            while self._recent and self._recent[0] < now - self.observe_window:
+                self._recent.popleft()
             # A negative balance is a reservation: this caller waits its turn.
             wait = max(0.0, -self._tokens / self._rate)
             if self._paused_until is not None:
@@ -172,7 +184,10 @@ class AdaptiveRateLimiter:
             if cooled:
                 self._decreased_at = now
                 if self._rate > self.min_rate:
-                    self._set_rate(max(self.min_rate, self._rate * self.decrease_factor), now)
+                    # With a high ceiling, halving the ceiling would change
+                    # nothing: cut from what was really being sent.
+                    base = min(self._rate, self._observed_rate(now))
+                    self._set_rate(max(self.min_rate, base * self.decrease_factor), now)
                     self._decreases += 1
             # Sustained success is counted from the latest 429, cut or not.
             self._changed_at = now
@@ -208,6 +223,11 @@ class AdaptiveRateLimiter:
         return f"AdaptiveRateLimiter(rate={self.rate:.2f}, max_rate={self.max_rate}, min_rate={self.min_rate})"
 
     # --- internals (lock held) -----------------------------------------------
+
+    def _observed_rate(self, now: float) -> float:
+        window = min(self.observe_window, max(now - self._started, 1e-9))
+        recent = sum(1 for t in self._recent if t >= now - window)
+        return recent / window if recent else self._rate
 
     def _capacity(self) -> float:
         # One second's worth of burst, at least one token.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from looker_sdk.sdk.api40 import models as m
 
@@ -14,7 +14,8 @@ from .item import ItemRun, Payload, as_dict
 from .payload import body_from, diff
 from .result import Action, RestoreResult
 
-__all__ = ["ensure_query", "restore_folder", "restore_look", "restore_scheduled_plan"]
+__all__ = ["ensure_query", "restore_folder", "restore_look", "owner_and_folder", "restore_scheduled_plan",
+           "titled_in_folder"]
 
 # Looker quirk: a query read back carries client_id/slug, which a create must not send.
 _QUERY_FIELDS = writable_fields(m.WriteQuery) - {"client_id"}
@@ -108,7 +109,16 @@ def ensure_query(run: ItemRun, query: object, query_id: object, field: str) -> s
     return new_id
 
 
-def _owner_and_folder(run: ItemRun, body: Payload) -> None:
+def titled_in_folder(run: ItemRun, search: Callable[[], Sequence[object]]) -> Callable[[], Payload | None]:
+    """A lookup of the live object with the backup's exact title (Looker search is fuzzy)."""
+    def find() -> Payload | None:
+        title = run.data.get("title")
+        return next((as_dict(o) for o in run.call(search) if as_dict(o).get("title") == title), None)
+    return find
+
+
+def owner_and_folder(run: ItemRun, body: Payload) -> None:
+    """Point `body` at the destination folder (required) and owner (dropped when missing)."""
     data = run.data
     if data.get("folder_id") is not None:
         body["folder_id"] = run.require(Ref(CT.FOLDER, str(data["folder_id"]), "folder_id"))
@@ -122,13 +132,15 @@ def _owner_and_folder(run: ItemRun, body: Payload) -> None:
 def restore_look(run: ItemRun) -> RestoreResult:
     sdk, data = run.sdk, run.data
     body = body_from(data, run.spec.writable)
-    _owner_and_folder(run, body)
+    owner_and_folder(run, body)
     query_id = ensure_query(run, data.get("query"), data.get("query_id"), "query_id")
     if query_id is not None:
         body["query_id"] = query_id
     dest = run.resolve(CT.LOOK.label, run.source_id)
+    find = titled_in_folder(run, lambda: sdk.search_looks(title=str(body.get("title")),
+                                                           folder_id=str(body.get("folder_id"))))
     action, dest_id, after = run.upsert(dest, body, get=sdk.look, create=sdk.create_look,  # type: ignore[arg-type]
-                                        update=sdk.update_look)  # type: ignore[arg-type]
+                                        update=sdk.update_look, find=find)  # type: ignore[arg-type]
     return run.finish(action, dest_id, after)
 
 

@@ -18,7 +18,7 @@ from looker_sdk.sdk.api40 import models as m
 from ..content_types import ContentType as CT
 from ..content_types import writable_fields
 from ..graph import Ref
-from .content import _owner_and_folder, ensure_query
+from .content import owner_and_folder, ensure_query, titled_in_folder
 from .item import ItemRun, as_dict
 from .payload import body_from
 from .result import Action, RestoreResult
@@ -41,10 +41,12 @@ def _maps(value: object) -> list[Mapping[str, object]]:
 def restore_dashboard(run: ItemRun) -> RestoreResult:
     sdk, data = run.sdk, run.data
     body = body_from(data, run.spec.writable)
-    _owner_and_folder(run, body)
+    owner_and_folder(run, body)
     dest = run.resolve(CT.DASHBOARD.label, run.source_id)
+    find = titled_in_folder(run, lambda: sdk.search_dashboards(title=str(body.get("title")),
+                                                                folder_id=str(body.get("folder_id"))))
     action, dest_id, after = run.upsert(dest, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
-                                        update=sdk.update_dashboard)  # type: ignore[arg-type]
+                                        update=sdk.update_dashboard, find=find)  # type: ignore[arg-type]
     if action is Action.SKIPPED:
         return run.finish(action, dest_id, after)
     live = after if after is not None else (run.get(lambda: sdk.dashboard(dest_id)) if dest_id else None) or {}

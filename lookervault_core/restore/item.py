@@ -10,7 +10,7 @@ from looker_sdk.rtl import model as sdk_model
 from looker_sdk.rtl.serialize import converter40
 
 from ..content_types import ContentType, TypeSpec, spec
-from ..errors import MissingDependency, NotFound
+from ..errors import MissingDependency, NotFound, ValidationFailed
 from ..graph import Ref
 from .payload import as_datetime, content_hash, diff
 from .result import Action, RestoreResult
@@ -24,6 +24,10 @@ __all__ = ["ItemRun", "as_dict"]
 
 T = TypeVar("T")
 Payload = dict[str, object]
+
+
+def _is_duplicate(exc: ValidationFailed) -> bool:
+    return any(e.code == "already_exists" for e in exc.errors)
 
 
 def as_dict(obj: object) -> Payload:
@@ -157,8 +161,14 @@ class ItemRun:
         create: Callable[[Payload], object],
         update: Callable[[str, Payload], object],
         live: Payload | None = None,
+        find: Callable[[], Payload | None] | None = None,
     ) -> tuple[Action, str | None, Payload | None]:
         """Create the object, or patch the fields that differ, or leave it be.
+
+        `find` looks the object up by its natural key (title in its folder,
+        name) when Looker refuses a create as a duplicate: a create whose
+        answer was lost to a dropped connection and was retried meets its own
+        first attempt, which is then updated rather than failed or duplicated.
 
         Returns the action, the destination id (None for a dry-run create) and
         the live object after the write (None in a dry run).
@@ -167,13 +177,25 @@ class ItemRun:
             live = self.get(lambda: get(dest_id))
         key = self.spec.key_field
         if live is None:
-            self.changed(*sorted(body))
-            created = self.write(lambda: create(body))
-            if created is None:
-                return Action.WOULD_CREATE, None, None
-            new_id = str(created[key])
-            self.remember(self.content_type.label, self.source_id, new_id)
-            return Action.CREATED, new_id, created
+            try:
+                created = self.write(lambda: create(body))
+            except ValidationFailed as exc:
+                found = find() if find is not None and _is_duplicate(exc) else None
+                if found is None:
+                    raise
+                # Search results may be abridged: read the whole object.
+                found_id = str(found[key])
+                live = self.get(lambda: get(found_id))
+                if live is None:
+                    raise
+                self.note(f"Looker already had it as {self.content_type.label} {live[key]}; updated that one")
+            else:
+                self.changed(*sorted(body))
+                if created is None:
+                    return Action.WOULD_CREATE, None, None
+                new_id = str(created[key])
+                self.remember(self.content_type.label, self.source_id, new_id)
+                return Action.CREATED, new_id, created
         dest = str(live[key])
         if self.restorer.skip_modified and self.modified_since_backup(live):
             self.note("changed in Looker since the backup; skipped (--skip-modified)")

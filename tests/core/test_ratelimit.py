@@ -38,7 +38,19 @@ def limiter(clock: FakeClock, **kwargs: float) -> AdaptiveRateLimiter:
 def test_defaults_suit_looker() -> None:
     lim = AdaptiveRateLimiter()
     stats = lim.stats()
-    assert (stats.rate, stats.max_rate, stats.min_rate) == (50.0, 50.0, 1.0)
+    # Out of the way until Looker says otherwise.
+    assert (stats.rate, stats.max_rate, stats.min_rate) == (1000.0, 1000.0, 1.0)
+
+
+def test_a_429_under_a_high_ceiling_cuts_to_half_of_what_was_really_sent() -> None:
+    clock = FakeClock()
+    lim = limiter(clock, max_rate=1000.0)
+    for _ in range(40):  # 20 requests/s for two seconds, far below the ceiling
+        lim.acquire()
+        lim.on_success()
+        clock.now += 0.05
+    lim.on_rate_limited()
+    assert 9.0 <= lim.rate <= 11.0
 
 
 def test_a_burst_within_capacity_does_not_wait_then_paces_at_the_rate() -> None:
@@ -187,7 +199,7 @@ def test_threads_share_one_limiter() -> None:
         {"min_rate": 60.0, "max_rate": 50.0},
         {"decrease_factor": 1.0},
         {"increase_factor": 0.5},
-        {"initial_rate": 100.0},
+        {"initial_rate": 2000.0},
     ],
 )
 def test_rejects_inconsistent_parameters(kwargs: dict[str, float]) -> None:

@@ -324,3 +324,19 @@ def test_each_type_restored_by_a_fresh_restorer_as_dagster_runs_do(
     final = make_restorer(sample_backup, same_instance=True)
     assert_all_restored(fake, final)
     assert {r.action for r in restore_many(final, all_keys(final.backup)).results} <= {Action.UNCHANGED, Action.SKIPPED}
+
+
+def test_a_create_whose_answer_was_lost_is_not_duplicated(
+    fake: FakeLooker, sample_backup: Path, make_restorer: Callable[..., Restorer]
+) -> None:
+    """The POST reached Looker but the connection dropped; the client's retry meets a duplicate."""
+    from lookervault_core.testing.fake_looker import DropConnection
+
+    fake.load_backup(sample_backup)
+    fake.remove("dashboards", "101")
+    fake.inject("POST /dashboards", DropConnection(after_processing=True), times=1)
+    result = make_restorer(sample_backup, same_instance=True).restore(CT.DASHBOARD, "101")
+    assert [d["title"] for d in fake.all("dashboards").values()].count("Sales Overview") == 1
+    assert "already had it" in result.message
+    assert result.action in (Action.UPDATED, Action.UNCHANGED)
+    assert len(_by(fake, "dashboard_elements", "dashboard_id", str(result.destination_id))) == 3

@@ -949,3 +949,17 @@ def test_cli_prints_its_base_url_and_serves_until_terminated() -> None:
         assert process.wait(timeout=10) == 0
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_throttle_answers_429_only_above_the_rate() -> None:
+    import requests
+
+    from lookervault_core.testing.fake_looker import FakeLooker
+
+    with FakeLooker() as fake:
+        fake.throttle(5.0)
+        url = fake.base_url + "/api/4.0/lookml_models"
+        statuses = [requests.get(url, timeout=5).status_code for _ in range(20)]
+        assert statuses.count(429) >= 10 and 429 not in statuses[:5]
+        fake.throttle(None)
+        assert requests.get(url, timeout=5).status_code == 401  # past the quota, on to auth

@@ -234,6 +234,10 @@ class FakeLooker:
         """Make the next `times` calls matching `route` ("PATCH /dashboards/*", "* *") fail with `fault`."""
         self._faults.add(route, fault, times)
 
+    def throttle(self, per_second: float | None, retry_after: float | None = None) -> None:
+        """Answer 429 to calls beyond `per_second` until lifted with None (rate-based, unlike `inject`)."""
+        self._faults.throttle(per_second, retry_after)
+
     def clear_faults(self) -> None:
         """Drop faults not yet used."""
         self._faults.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -95,6 +96,29 @@ class FaultPlan:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: list[_Injection] = []
+        self._quota: float | None = None
+        self._quota_retry_after: float | None = None
+        self._tokens = 0.0
+        self._refilled = time.monotonic()
+
+    def throttle(self, per_second: float | None, retry_after: float | None = None) -> None:
+        """Answer 429 to calls above `per_second` (a one-second bucket), as a loaded Looker does; None lifts it."""
+        with self._lock:
+            self._quota = per_second
+            self._quota_retry_after = retry_after
+            self._tokens = per_second or 0.0
+            self._refilled = time.monotonic()
+
+    def _over_quota(self) -> bool:
+        if self._quota is None:
+            return False
+        now = time.monotonic()
+        self._tokens = min(self._quota, self._tokens + (now - self._refilled) * self._quota)
+        self._refilled = now
+        if self._tokens < 1.0:
+            return True
+        self._tokens -= 1.0
+        return False
 
     def add(self, route: str, fault: Fault, times: int = 1) -> None:
         """Queue `fault` for the next `times` calls matching `route`.
@@ -113,6 +137,8 @@ class FaultPlan:
     def take(self, method: str, path: str) -> Fault | None:
         """The first pending fault whose route matches this call (used up by one), or None."""
         with self._lock:
+            if self._over_quota():
+                return RateLimit(self._quota_retry_after)
             if not self._pending:
                 return None
             for injection in self._pending:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from ..content_types import ContentType as CT
 from ..graph import Ref
 from .item import ItemRun, Payload, as_dict
-from .payload import body_from, same
+from .payload import body_from, same, sequence
 from .result import Action, RestoreResult
 
 __all__ = [
@@ -169,21 +169,17 @@ def restore_user(run: ItemRun) -> RestoreResult:
 
 def _sync_memberships(run: ItemRun, dest_id: str | None, live: Mapping[str, object]) -> None:
     sdk, data = run.sdk, run.data
-    live_groups = {str(g) for g in _seq(live.get("group_ids"))}
-    for gid in _seq(data.get("group_ids")):
+    live_groups = {str(g) for g in sequence(live.get("group_ids"))}
+    for gid in sequence(data.get("group_ids")):
         group = run.require(Ref(CT.GROUP, str(gid), "group_ids"))
         if group is not None and group not in live_groups:
             run.changed(f"group_ids[{gid}]")
             if dest_id is not None:
                 g, uid = group, dest_id
                 run.write(lambda: sdk.add_group_user(g, {"user_id": uid}))  # type: ignore[arg-type]
-    wanted_roles = [r for r in (run.require(Ref(CT.ROLE, str(rid), "role_ids")) for rid in _seq(data.get("role_ids"))) if r]
-    if not same(sorted(wanted_roles), sorted(str(r) for r in _seq(live.get("role_ids")))):
+    wanted_roles = [r for r in (run.require(Ref(CT.ROLE, str(rid), "role_ids")) for rid in sequence(data.get("role_ids"))) if r]
+    if not same(sorted(wanted_roles), sorted(str(r) for r in sequence(live.get("role_ids")))):
         run.changed("role_ids")
         if dest_id is not None:
             uid = dest_id
             run.write_raw(lambda: sdk.set_user_roles(uid, wanted_roles))
-
-
-def _seq(value: object) -> list[object]:
-    return list(value) if isinstance(value, (list, tuple)) else []

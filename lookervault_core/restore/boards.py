@@ -7,25 +7,19 @@ exist and their destination ids are known.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from looker_sdk.sdk.api40 import models as m
 
 from ..content_types import ContentType as CT
 from ..content_types import writable_fields
 from ..graph import Ref
 from .item import ItemRun
-from .payload import body_from
+from .payload import body_from, mappings
 from .result import Action, RestoreResult
 
 __all__ = ["restore_board"]
 
 _SECTION = writable_fields(m.WriteBoardSection) - {"board_id", "item_order"}
 _ITEM = writable_fields(m.WriteBoardItem) - {"board_section_id", "dashboard_id", "look_id"}
-
-
-def _maps(value: object) -> list[Mapping[str, object]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, (list, tuple)) else []
 
 
 def _ids(value: object) -> list[str]:
@@ -42,8 +36,8 @@ def restore_board(run: ItemRun) -> RestoreResult:
     # Check every item's target before writing anything, so a missing
     # dashboard fails the board without leaving half of it behind.
     targets: dict[tuple[str, str], str | None] = {}
-    for section in _maps(data.get("board_sections")):
-        for item in _maps(section.get("board_items")):
+    for section in mappings(data.get("board_sections")):
+        for item in mappings(section.get("board_items")):
             for field, ct in (("dashboard_id", CT.DASHBOARD), ("look_id", CT.LOOK)):
                 if item.get(field) is not None:
                     targets[(str(item.get("id")), field)] = run.require(
@@ -54,9 +48,9 @@ def restore_board(run: ItemRun) -> RestoreResult:
     if action is Action.SKIPPED:
         return run.finish(action, board_id, after)
     live = after or {}
-    live_sections = {str(s.get("id")): s for s in _maps(live.get("board_sections"))}
+    live_sections = {str(s.get("id")): s for s in mappings(live.get("board_sections"))}
     section_ids: dict[str, str] = {}
-    for section in _maps(data.get("board_sections")):
+    for section in mappings(data.get("board_sections")):
         src = str(section.get("id"))
         live_section = live_sections.get(run.resolve("board_section", src) or "")
         sec_id = run.upsert_part("board_sections", src, body_from(section, _SECTION), live_section,
@@ -68,9 +62,9 @@ def restore_board(run: ItemRun) -> RestoreResult:
         section_ids[src] = sec_id
         if live_section is None:
             run.remember("board_section", src, sec_id)
-        live_items = {str(i.get("id")): i for i in _maps((live_section or {}).get("board_items"))}
+        live_items = {str(i.get("id")): i for i in mappings((live_section or {}).get("board_items"))}
         item_ids: dict[str, str] = {}
-        for item in _maps(section.get("board_items")):
+        for item in mappings(section.get("board_items")):
             isrc = str(item.get("id"))
             wanted = body_from(item, _ITEM)
             for field in ("dashboard_id", "look_id"):

@@ -18,9 +18,9 @@ from looker_sdk.sdk.api40 import models as m
 from ..content_types import ContentType as CT
 from ..content_types import writable_fields
 from ..graph import Ref
-from .content import owner_and_folder, ensure_query, titled_in_folder
+from .content import ensure_query, owner_and_folder, titled_in_folder
 from .item import ItemRun, as_dict
-from .payload import body_from
+from .payload import body_from, mappings
 from .result import Action, RestoreResult
 
 __all__ = ["restore_dashboard"]
@@ -32,10 +32,6 @@ _ELEMENT = writable_fields(m.WriteDashboardElement) - {
 }
 _LAYOUT = writable_fields(m.WriteDashboardLayout) - {"dashboard_id"}
 _COMPONENT = writable_fields(m.WriteDashboardLayoutComponent) - {"dashboard_layout_id", "dashboard_element_id"}
-
-
-def _maps(value: object) -> list[Mapping[str, object]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, (list, tuple)) else []
 
 
 def restore_dashboard(run: ItemRun) -> RestoreResult:
@@ -52,13 +48,13 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
     live = after if after is not None else (run.get(lambda: sdk.dashboard(dest_id)) if dest_id else None) or {}
     parts = _Parts(run, dest_id, live)
     if "dashboard_filters" in data:
-        parts.filters(_maps(data["dashboard_filters"]))
+        parts.filters(mappings(data["dashboard_filters"]))
     if "dashboard_elements" in data:
-        parts.elements(_maps(data["dashboard_elements"]))
+        parts.elements(mappings(data["dashboard_elements"]))
     else:
         run.note("backup holds no tiles for this dashboard; live tiles left as they are")
     if "dashboard_layouts" in data:
-        parts.layouts(_maps(data["dashboard_layouts"]))
+        parts.layouts(mappings(data["dashboard_layouts"]))
     return run.finish(action, dest_id, live)
 
 
@@ -76,7 +72,7 @@ class _Parts:
 
     def filters(self, wanted: Sequence[Mapping[str, object]]) -> None:
         # Filter names are unique within a dashboard: match on name.
-        live_by_name = {str(f.get("name")): f for f in _maps(self.live.get("dashboard_filters"))}
+        live_by_name = {str(f.get("name")): f for f in mappings(self.live.get("dashboard_filters"))}
         for f in wanted:
             name = str(f.get("name"))
             body = body_from(f, _FILTER_UPDATE)
@@ -92,7 +88,7 @@ class _Parts:
 
     def elements(self, wanted: Sequence[Mapping[str, object]]) -> None:
         run = self.run
-        live_by_id = {str(e.get("id")): e for e in _maps(self.live.get("dashboard_elements"))}
+        live_by_id = {str(e.get("id")): e for e in mappings(self.live.get("dashboard_elements"))}
         for el in wanted:
             src = str(el.get("id"))
             body = body_from(el, _ELEMENT)
@@ -122,7 +118,7 @@ class _Parts:
 
     def layouts(self, wanted: Sequence[Mapping[str, object]]) -> None:
         run = self.run
-        live_layouts = _maps(self.live.get("dashboard_layouts"))
+        live_layouts = mappings(self.live.get("dashboard_layouts"))
         live_by_id = {str(lay.get("id")): lay for lay in live_layouts}
         used: set[str] = set()
         for lay in wanted:
@@ -146,7 +142,7 @@ class _Parts:
             if components is None:
                 fetched = run.call(lambda: self.sdk.dashboard_layout_dashboard_layout_components(dest))
                 components = [as_dict(c) for c in fetched]
-            self.components(src, _maps(lay.get("dashboard_layout_components")), _maps(components))
+            self.components(src, mappings(lay.get("dashboard_layout_components")), mappings(components))
 
     def components(self, layout_src: str, wanted: Sequence[Mapping[str, object]],
                    live: Sequence[Mapping[str, object]]) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
-__all__ = ["as_datetime", "body_from", "content_hash", "diff", "json_ready", "same"]
+__all__ = ["as_datetime", "body_from", "content_hash", "diff", "json_ready", "mappings", "same", "sequence"]
 
 
 def json_ready(value: object) -> object:
@@ -22,6 +22,16 @@ def json_ready(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [json_ready(v) for v in value]
     return value
+
+
+def sequence(value: object) -> list[object]:
+    """`value` as a list when it is one (a backup field may be missing or null)."""
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def mappings(value: object) -> list[Mapping[str, object]]:
+    """The mappings in a list field (dashboard_elements, board_sections, ...)."""
+    return [v for v in sequence(value) if isinstance(v, Mapping)]
 
 
 def body_from(data: Mapping[str, object], fields: Iterable[str]) -> dict[str, object]:

@@ -293,3 +293,33 @@ def test_failed_partition_is_visible_and_reexecuted_from_failure(stack: Stack) -
     assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1
     assert len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1
     assert stack.cli_json("dead-letters", "--json") == []
+
+
+def test_dagster_job_launch_with_range_tags_restores_the_range_in_one_run(stack: Stack) -> None:
+    """What a scheduler script runs: `dagster job launch` with the partition range in tags."""
+    import json
+    import subprocess
+
+    from .conftest import BIN, PROJECT
+
+    fake, gql = stack.fake, stack.gql
+    remove_titled(fake, "dashboards", SALES_OVERVIEW)
+    remove_titled(fake, "dashboards", MARKETING_FUNNEL)
+    marker = f"launch-{time.time_ns()}"
+    tags = {"dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102",
+            "lookervault/test": marker}
+    launched = subprocess.run(
+        [str(BIN / "dagster"), "job", "launch", "-w", str(PROJECT / "workspace.yaml"),
+         "-j", "restore_dashboards", "--tags", json.dumps(tags)],
+        env=dict(stack.env), cwd=PROJECT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert launched.returncode == 0, launched.stdout + launched.stderr
+    deadline = time.monotonic() + 30
+    while not (runs := gql.runs(tags={"lookervault/test": marker})) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(runs) == 1, runs
+    run = gql.wait_run(runs[0]["runId"], timeout=RUN_TIMEOUT_S, poll=0.2)
+    require_success(stack, run)
+    mats = events_of(stack, run["runId"], "MaterializationEvent")
+    assert sorted((m["partition"], metadata(m).get("action")) for m in mats) == [("101", "created"), ("102", "created")]
+    assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1 and len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1

@@ -50,7 +50,8 @@ def run_demo(*, keep_running: bool = False) -> int:
         code = restore_backup(str(SAMPLE_BACKUP), source_instance="sample")
         click.echo("\nsecond restore of the same backup (everything should be unchanged):")
         code = max(code, restore_backup(str(SAMPLE_BACKUP), source_instance="sample"))
-        click.echo(f"\nDagster instance: {os.environ['DAGSTER_HOME']} (open it with `dagster dev -w workspace.yaml`)")
+        home = os.environ["DAGSTER_HOME"]
+        click.echo(f"\nruns recorded in {home}; browse them with: DAGSTER_HOME={home} dagster dev -w workspace.yaml")
         if keep_running:
             click.echo(f"fake Looker still serving at {fake.base_url}; Ctrl-C to stop")
             try:

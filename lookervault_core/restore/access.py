@@ -141,9 +141,10 @@ def restore_user(run: ItemRun) -> RestoreResult:
     dest = run.resolve(CT.USER.label, run.source_id)
     live = None if dest is None else run.get(lambda: sdk.user(dest))
     if email and (live is None or (_email(live) not in (None, email))):
-        # Emails are unique: a user with the backup's email is this user.
-        matches = run.call(lambda: sdk.search_users(email=email))
-        live = as_dict(matches[0]) if matches else live
+        # Emails are unique: a user with the backup's email is this user. Looker's
+        # search treats "_" and "%" as wildcards, so keep exact matches only.
+        matches = [as_dict(u) for u in run.call(lambda: sdk.search_users(email=email))]
+        live = next((u for u in matches if u.get("email") == email), live)
     body = body_from(data, run.spec.writable - {"home_folder_id"})
     if data.get("home_folder_id") is not None:
         home = run.require(Ref(CT.FOLDER, str(data["home_folder_id"]), "home_folder_id", hard=False))

@@ -340,3 +340,18 @@ def test_a_create_whose_answer_was_lost_is_not_duplicated(
     assert "already had it" in result.message
     assert result.action in (Action.UPDATED, Action.UNCHANGED)
     assert len(_by(fake, "dashboard_elements", "dashboard_id", str(result.destination_id))) == 3
+
+
+def test_a_user_already_on_the_destination_is_matched_by_exact_email(
+    fake: FakeLooker, tmp_path: Path, make_restorer: Callable[..., Restorer]
+) -> None:
+    from lookervault_core.testing.backups import build_backup
+
+    user = {"id": "77", "first_name": "Ann", "last_name": "Lee", "email": "ann_lee@example.com"}
+    backup = build_backup(tmp_path / "u.sqlite", [(CT.USER, user)])
+    fake.put("users", {"id": "500", "first_name": "Decoy", "email": "annxlee@example.com"})  # "_" is a wildcard
+    existing = fake.put("users", {"id": "501", "first_name": "Old name", "email": "ann_lee@example.com"})
+    result = make_restorer(backup).restore(CT.USER, "77")
+    assert (result.action, result.destination_id) == (Action.UPDATED, str(existing["id"]))
+    assert fake.get("users", str(existing["id"]))["first_name"] == "Ann"  # type: ignore[index]
+    assert fake.get("users", "500")["first_name"] == "Decoy"  # type: ignore[index]

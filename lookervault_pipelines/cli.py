@@ -92,7 +92,7 @@ def stretches(registered: Sequence[str], selected: Iterable[str]) -> list[tuple[
     return out
 
 
-def _run_config(ct: ContentType, op: str, options: dict[str, object]) -> dict[str, object]:
+def _run_config(op: str, options: dict[str, object]) -> dict[str, object]:
     op_options = {k: v for k, v in options.items() if k != "source_instance"}
     config: dict[str, object] = {
         "ops": {op: {"config": op_options}},
@@ -116,7 +116,7 @@ def run_type(
         job = defs.resolve_job_def(job_name(ct))
         for first, last in ranges:
             result = job.execute_in_process(
-                instance=inst, raise_on_error=False, run_config=_run_config(ct, ct.plural, options),
+                instance=inst, raise_on_error=False, run_config=_run_config(ct.plural, options),
                 tags={RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural},
             )
             summaries.append(summarize(ct, result))
@@ -124,7 +124,7 @@ def run_type(
         job = defs.resolve_job_def("restore_selected_keys_job")
         cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
         result = job.execute_in_process(
-            instance=inst, raise_on_error=False, run_config=_run_config(ct, "restore_selected_keys", cfg),
+            instance=inst, raise_on_error=False, run_config=_run_config("restore_selected_keys", cfg),
             tags={"lookervault/content_type": ct.plural},
         )
         summaries.append(summarize(ct, result))
@@ -292,7 +292,7 @@ def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | 
         cfg: dict[str, object] = {"content_type": ct.plural, "keys": keys, "source_instance": source_instance}
         result = job.execute_in_process(
             instance=inst, raise_on_error=False,
-            run_config=_run_config(ct, "restore_selected_keys", cfg),
+            run_config=_run_config("restore_selected_keys", cfg),
             tags={"lookervault/content_type": ct.plural, "lookervault/retry": "failed"},
         )
         summaries.append(summarize(ct, result))

@@ -164,3 +164,25 @@ def test_unchanged_items_still_materialize_with_their_action(
     metas = [m.metadata for m in result.asset_materializations_for_node(ct.plural)]
     assert {m["action"].value for m in metas} == {"unchanged"}
     assert all(m["backup_fingerprint"].value and m["content_hash"].value for m in metas)
+
+
+def test_stretches_of_a_selection_follow_the_registered_order() -> None:
+    from lookervault_pipelines.cli import stretches
+
+    registered = ["1", "2", "3", "5", "8", "13", "21"]
+    assert stretches(registered, ["2", "3", "5", "13", "99"]) == [("2", "5"), ("13", "13")]
+    assert stretches(registered, []) == []
+
+
+def test_a_scattered_selection_runs_as_one_selected_keys_run(
+    looker: FakeLooker, synced: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lookervault_pipelines import cli
+
+    monkeypatch.setattr(cli, "MAX_RANGE_RUNS", 0)  # as if the keys lay in more stretches than that
+    looker.remove("dashboards", "101")
+    [summary] = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], {})
+    assert summary.success and summary.counts["created"] == 1 and summary.counts["unchanged"] == 1
+    run = synced.get_run_by_id(summary.run_id)
+    assert run is not None and run.job_name == "restore_selected_keys_job"
+    assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": MAT}

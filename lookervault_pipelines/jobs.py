@@ -35,10 +35,21 @@ restore_jobs = {
 
 
 class SelectedKeysConfig(RestoreConfig):
-    """Which keys of which type to restore in one run."""
+    """Which items of one type to restore in one run: listed ids, a filter over the backup, or what failed.
+
+    With neither ids nor a filter, every FAILED partition of the type is retried.
+    Filters are resolved against the backup when the run starts.
+    """
 
     content_type: str = Field(description="dashboards, looks, folders, ... (a content type)")
-    keys: list[str] = Field(default_factory=list, description="ids to restore; empty means every FAILED partition")
+    keys: list[str] = Field(default_factory=list, description="ids to restore")
+    folders: list[str] = Field(default_factory=list, description="only items in these folders, recursively")
+    owners: list[int] = Field(default_factory=list, description="only items owned by these user ids")
+    updated_from: str | None = Field(default=None, description="only items updated at or after (ISO-8601)")
+    updated_to: str | None = Field(default=None, description="only items updated at or before (ISO-8601)")
+
+    def has_filter(self) -> bool:
+        return bool(self.folders or self.owners or self.updated_from or self.updated_to)
 
 
 @dg.op(pool="looker_api", out=dg.Out(dg.Nothing))
@@ -57,15 +68,24 @@ def restore_selected_keys(
     keys that fail again stay FAILED with the new error recorded.
     """
     ct = ContentType.parse(config.content_type)
-    keys = list(dict.fromkeys(config.keys)) or failed_keys(context.instance, ct)
+    if config.has_filter():
+        with backup.open() as reader:
+            rows = reader.select(types=[ct], ids=config.keys or None, folder_ids=config.folders or None,
+                                 owner_ids=config.owners or None, updated_from=config.updated_from,
+                                 updated_to=config.updated_to)
+        keys = [row.id for row in rows if row.content_type is ct and row.id != "unknown"]
+        context.log.info(f"the filter selects {len(keys)} {ct.plural} of the backup")
+    else:
+        keys = list(dict.fromkeys(config.keys)) or failed_keys(context.instance, ct)
     if not keys:
-        context.log.info(f"no failed {ct.plural} to retry")
+        context.log.info(f"nothing to restore: no {ct.plural} selected or failed")
     else:
         yield from restore_keys(context, ct, keys, config=config, looker=looker, backup=backup, state=restore_state)
     yield dg.Output(None)
 
 
-@dg.job(description="Restore listed keys of one content type, or all its FAILED partitions, in one run.")
+@dg.job(description="Restore listed ids, a filter's selection (folder, owner, updated-at), or every FAILED "
+                    "partition of one content type, in one run.")
 def restore_selected_keys_job() -> None:
     restore_selected_keys()
 

@@ -104,3 +104,18 @@ def test_partitions_sync_and_bad_backup(env: tuple[FakeLooker, dict[str, str], P
     junk.write_bytes(b"this is not sqlite")
     bad = lookervault(environ, "restore", "--backup", str(junk))
     assert bad.returncode != 0 and "Error" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_dagster_asset_materialize_restores_one_partition(env: tuple[FakeLooker, dict[str, str], Path]) -> None:
+    fake, environ, backup = env
+    fake.remove("dashboards", "101")
+    assert lookervault(environ, "partitions", "sync", "--backup", str(backup)).returncode == 0
+    project = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
+         "lookervault_pipelines.definitions", "--select", "dashboards", "--partition", "101"],
+        env={**environ, "LOOKERVAULT_BACKUP": str(backup)}, cwd=project,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert [d["title"] for d in fake.all("dashboards").values()].count("Sales Overview") == 1

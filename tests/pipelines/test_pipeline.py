@@ -186,3 +186,26 @@ def test_a_scattered_selection_runs_as_one_selected_keys_run(
     run = synced.get_run_by_id(summary.run_id)
     assert run is not None and run.job_name == "restore_selected_keys_job"
     assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": MAT}
+
+
+def test_launchpad_filter_by_folder_restores_the_folder_subtree_in_one_run(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    looker.remove("looks", "201")  # folder 11
+    looker.remove("looks", "202")  # folder 13, inside 11
+    result = defs.resolve_job_def("restore_selected_keys_job").execute_in_process(
+        instance=synced, raise_on_error=False,
+        run_config={"ops": {"restore_selected_keys": {"config": {"content_type": "looks", "folders": ["11"]}}}},
+    )
+    assert result.success
+    assert sorted(m.partition for m in result.asset_materializations_for_node("restore_selected_keys")) == ["201", "202"]
+    assert "Orders by Month" in titles(looker, "looks") and "Orders by Status (Regional)" in titles(looker, "looks")
+
+
+def test_launchpad_filter_by_owner_selects_nothing_for_an_unknown_owner(synced: dg.DagsterInstance,
+                                                                        looker: FakeLooker) -> None:
+    result = defs.resolve_job_def("restore_selected_keys_job").execute_in_process(
+        instance=synced, raise_on_error=False,
+        run_config={"ops": {"restore_selected_keys": {"config": {"content_type": "dashboards", "owners": [999]}}}},
+    )
+    assert result.success and result.asset_materializations_for_node("restore_selected_keys") == []

@@ -116,18 +116,23 @@ def materialized_partitions(stack: Stack, run_id: str, asset: str) -> set[str]:
 # --- tests ----------------------------------------------------------------------------------------
 
 
+def launch_dashboard_101(stack: Stack) -> tuple[str, float, float]:
+    """Launch restore_dashboards for partition 101 and wait for SUCCESS: (run id, submit time, seconds)."""
+    submitted = time.time()
+    clock = time.perf_counter()
+    run_id = stack.gql.launch_run("restore_dashboards", tags={"dagster/partition": "101"})
+    run = stack.gql.wait_run(run_id, timeout=RUN_TIMEOUT_S, poll=0.2)
+    elapsed = time.perf_counter() - clock
+    require_success(stack, run)
+    single_run_timings.append(elapsed)
+    return run_id, submitted, elapsed
+
+
 def test_single_partition_run_through_graphql(stack: Stack) -> None:
     """launchRun of restore_dashboards for partition 101: restored in Looker, partition MATERIALIZED."""
     fake, gql = stack.fake, stack.gql
     assert remove_titled(fake, "dashboards", SALES_OVERVIEW), "the fake should hold dashboard 101 to remove"
-
-    submitted = time.time()
-    clock = time.perf_counter()
-    run_id = gql.launch_run("restore_dashboards", tags={"dagster/partition": "101"})
-    run = gql.wait_run(run_id, timeout=RUN_TIMEOUT_S, poll=0.2)
-    elapsed = time.perf_counter() - clock
-    require_success(stack, run)
-    single_run_timings.append(elapsed)
+    run_id, submitted, elapsed = launch_dashboard_101(stack)
 
     events = gql.run_events(run_id)
     # One step already fanning out on threads: no second process per step (in_process_executor).
@@ -154,13 +159,7 @@ def test_single_partition_run_again_is_unchanged(stack: Stack) -> None:
     """A second launch of the same partition: SUCCESS, nothing rewritten (a second timing sample)."""
     fake, gql = stack.fake, stack.gql
     assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1
-    submitted = time.time()
-    clock = time.perf_counter()
-    run_id = gql.launch_run("restore_dashboards", tags={"dagster/partition": "101"})
-    run = gql.wait_run(run_id, timeout=RUN_TIMEOUT_S, poll=0.2)
-    elapsed = time.perf_counter() - clock
-    require_success(stack, run)
-    single_run_timings.append(elapsed)
+    run_id, submitted, elapsed = launch_dashboard_101(stack)
     print(f"\nsingle item through webserver: {elapsed:.2f} s (unchanged item; median of "
           f"{len(single_run_timings)} runs: {statistics.median(single_run_timings):.2f} s)")
     print(f"  {timeline(gql.run_events(run_id), submitted)}")

@@ -121,14 +121,21 @@ def run_type(
             )
             summaries.append(summarize(ct, result))
     else:
-        job = defs.resolve_job_def("restore_selected_keys_job")
-        cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
-        result = job.execute_in_process(
-            instance=inst, raise_on_error=False, run_config=_run_config("restore_selected_keys", cfg),
-            tags={"lookervault/content_type": ct.plural},
-        )
-        summaries.append(summarize(ct, result))
+        summaries.append(run_selected_keys(inst, ct, keys, options))
     return summaries
+
+
+def run_selected_keys(
+    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: dict[str, object],
+    tags: dict[str, str] | None = None,
+) -> RunSummary:
+    """Restore scattered `keys` of one type in one run of `restore_selected_keys_job`."""
+    cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
+    result = _definitions().resolve_job_def("restore_selected_keys_job").execute_in_process(
+        instance=inst, raise_on_error=False, run_config=_run_config("restore_selected_keys", cfg),
+        tags={"lookervault/content_type": ct.plural, **(tags or {})},
+    )
+    return summarize(ct, result)
 
 
 def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: float) -> None:
@@ -283,19 +290,12 @@ def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | 
     os.environ["LOOKERVAULT_BACKUP"] = str(Path(backup_path).resolve())
     inst = instance()
     started = datetime.now()
-    job = _definitions().resolve_job_def("restore_selected_keys_job")
+    options: dict[str, object] = {"source_instance": source_instance} if source_instance else {}
     summaries = []
     for ct in [t for t in TYPE_ORDER if t in (_types(types) or TYPE_ORDER)]:
         keys = failed_keys(inst, ct)
-        if not keys:
-            continue
-        cfg: dict[str, object] = {"content_type": ct.plural, "keys": keys, "source_instance": source_instance}
-        result = job.execute_in_process(
-            instance=inst, raise_on_error=False,
-            run_config=_run_config("restore_selected_keys", cfg),
-            tags={"lookervault/content_type": ct.plural, "lookervault/retry": "failed"},
-        )
-        summaries.append(summarize(ct, result))
+        if keys:
+            summaries.append(run_selected_keys(inst, ct, keys, options, {"lookervault/retry": "failed"}))
     _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
     if any(s.failed for s in summaries):
         sys.exit(1)

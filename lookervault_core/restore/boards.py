@@ -13,7 +13,7 @@ from ..content_types import ContentType as CT
 from ..content_types import writable_fields
 from ..graph import Ref
 from .item import ItemRun
-from .payload import body_from, mappings
+from .payload import body_from, mappings, sequence
 from .result import Action, RestoreResult
 
 __all__ = ["restore_board"]
@@ -23,7 +23,7 @@ _ITEM = writable_fields(m.WriteBoardItem) - {"board_section_id", "dashboard_id",
 
 
 def _ids(value: object) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+    return [str(v) for v in sequence(value)]
 
 
 def restore_board(run: ItemRun) -> RestoreResult:

@@ -90,7 +90,7 @@ def ensure_query(run: ItemRun, query: object, query_id: object, field: str) -> s
     if query_id is not None:
         dest = run.resolve("query", str(query_id))
         live = None if dest is None else run.get(lambda: run.sdk.query(dest))
-        if dest is not None and live is not None and (wanted is None or not diff(wanted, live)):
+        if live is not None and (wanted is None or not diff(wanted, live)):
             return dest
     if wanted is None:
         raise UnrestorableItem(
@@ -113,7 +113,7 @@ def titled_in_folder(run: ItemRun, search: Callable[[], Sequence[object]]) -> Ca
     """A lookup of the live object with the backup's exact title (Looker search is fuzzy)."""
     def find() -> Payload | None:
         title = run.data.get("title")
-        return next((as_dict(o) for o in run.call(search) if as_dict(o).get("title") == title), None)
+        return next((found for found in map(as_dict, run.call(search)) if found.get("title") == title), None)
     return find
 
 

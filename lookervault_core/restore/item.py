@@ -102,10 +102,6 @@ class ItemRun:
         """Destination id of a source id; None when it has no counterpart yet (see IdMap.resolve)."""
         return self.restorer.idmap.resolve(kind, source_id)
 
-    def mapped(self, kind: str, source_id: str) -> str | None:
-        """Destination id recorded for a source id, if any."""
-        return self.restorer.idmap.get(kind, source_id)
-
     def remember(self, kind: str, source_id: str, destination_id: str) -> None:
         """Record a destination id (not in a dry run, which must leave no trace)."""
         if not self.dry_run:

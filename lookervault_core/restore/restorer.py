@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+
+from looker_sdk.sdk.api40.methods import Looker40SDK
 
 from ..backup import BackupReader
 from ..content_types import ContentType as CT
@@ -38,6 +41,12 @@ _HANDLERS: dict[CT, Handler] = {
     CT.SCHEDULED_PLAN: content.restore_scheduled_plan,
     CT.BOARD: boards.restore_board,
 }
+
+
+@functools.cache
+def _takes_fields(method: str) -> bool:
+    """Whether an SDK getter accepts `fields=` (role() does not)."""
+    return "fields" in inspect.signature(getattr(Looker40SDK, method)).parameters
 
 
 class Restorer:
@@ -111,8 +120,7 @@ class Restorer:
             fetch: Callable[[], object] = lambda: run.sdk.lookml_model_explore(model, explore, fields="name")  # noqa: E731
         else:
             getter = getattr(run.sdk, spec(content_type).get)
-            # Not every getter takes `fields=` (role() does not).
-            if "fields" in inspect.signature(getter).parameters:
+            if _takes_fields(spec(content_type).get):
                 fetch = lambda: getter(dest_id, fields=spec(content_type).probe_fields)  # noqa: E731
             else:
                 fetch = lambda: getter(dest_id)  # noqa: E731

@@ -89,7 +89,8 @@ class IdMap:
 
     def set(self, kind: str, source_id: str, destination_id: str) -> None:
         """Record that `source_id` now lives at `destination_id` (identity on the same instance is implied)."""
-        if self.same_instance and source_id == destination_id and self.get(kind, source_id) is None:
+        known = self.get(kind, source_id)
+        if known == destination_id or (self.same_instance and source_id == destination_id and known is None):
             return
         with self._lock:
             self._conn.execute(

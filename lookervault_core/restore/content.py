@@ -92,12 +92,17 @@ def ensure_query(run: ItemRun, query: object, query_id: object, field: str) -> s
         live = None if dest is None else run.get(lambda: run.sdk.query(dest))
         if live is not None and (wanted is None or not diff(wanted, live)):
             return dest
+    if wanted is None and query_id is not None:
+        # LookerVault keeps only a look's query_id, but the same query often
+        # sits in full in a dashboard tile elsewhere in the backup.
+        held = run.restorer.backup_query(str(query_id))
+        wanted = None if held is None else body_from(held, _QUERY_FIELDS)
     if wanted is None:
         raise UnrestorableItem(
             run.content_type.label, run.source_id,
-            f"{field} {query_id} is not in Looker and the backup holds only its id, not the query "
-            "(LookerVault backs looks up without their query); restore into the instance that "
-            "has the query, or back up with the query included",
+            f"{field} {query_id} is not in Looker and the backup holds only its id, not the query, "
+            "nowhere else either (LookerVault backs looks up without their query); restore into the "
+            "instance that has the query, or back up with the query included",
         )
     run.changed(field)
     created = run.write(lambda: run.sdk.create_query(wanted))  # type: ignore[arg-type]

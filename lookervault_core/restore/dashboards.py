@@ -1,9 +1,22 @@
-"""Restore of a dashboard and its parts: filters, elements, layouts, component positions.
+"""Restore of a dashboard and its parts: filters, tabs, tiles with their filter bindings, tile places.
 
-Looker quirks this follows (looker-api.md):
+Looker quirks this follows (looker-api.md, and gzr's dashboard import, the
+peer tool that writes dashboards through the same API):
 - `update_dashboard` cannot change nested parts; each part has its own endpoint.
-- `create_dashboard` makes one active default layout; creating an element adds
-  a component for it to every layout; components can only be updated.
+- Tabs are layouts. `create_dashboard` makes one active default layout; a new
+  tile gets a component only on the layout named by its `dashboard_layout_id`
+  (the active one when none is given), so layouts are created first and each
+  tile on its own tab (gzr #274). Components can only be updated, and a
+  component's `dashboard_layout_id` can be patched to move a tile between tabs.
+- Which dashboard filter drives which field of a tile lives only in
+  `result_maker.filterables[].listen`; it is written on create and update, as
+  Looker's own example (sdk-codegen create_dashboard_filter.py) and gzr do.
+- A tile names its source by `look_id`, `query_id` or `merge_result_id`, never
+  together with `result_maker_id` (Looker answers 422; gzr #62). The result
+  maker's `vis_config` is read-only: Looker fills it from the query.
+- Merge queries are per instance: a merged-results tile is pointed only at a
+  merge query that exists on the destination, re-created from the backup when
+  it holds one (gzr exports it as the tile's `merge_result`).
 - A backup blob may lack parts (LookerVault captured dashboards through
   `search_dashboards`): restore never deletes a live part because the backup
   lacks it — LookerVault's own restore deleted every tile that way.
@@ -11,33 +24,53 @@ Looker quirks this follows (looker-api.md):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 from looker_sdk.sdk.api40 import models as m
 
 from ..content_types import ContentType as CT
 from ..content_types import writable_fields
+from ..errors import UnrestorableItem
 from ..graph import Ref
 from .content import ensure_query, owner_and_folder, titled_in_folder
-from .item import ItemRun, as_dict
-from .payload import body_from, mappings
+from .item import ItemRun, Payload, as_dict
+from .payload import body_from, diff, mappings
 from .result import Action, RestoreResult
 
 __all__ = ["restore_dashboard"]
 
 _FILTER_CREATE = writable_fields(m.WriteCreateDashboardFilter)
 _FILTER_UPDATE = writable_fields(m.WriteDashboardFilter)
+#: A tile's own fields; its source, result maker and tab are resolved separately.
 _ELEMENT = writable_fields(m.WriteDashboardElement) - {
-    "look", "query", "result_maker", "dashboard_layout_id", "filter_id",
+    "dashboard_id", "dashboard_layout_id", "filter_id", "look", "look_id", "query", "query_id",
+    "merge_result_id", "result_maker", "result_maker_id",
 }
 _LAYOUT = writable_fields(m.WriteDashboardLayout) - {"dashboard_id"}
 _COMPONENT = writable_fields(m.WriteDashboardLayoutComponent) - {"dashboard_layout_id", "dashboard_element_id"}
+_MERGE = writable_fields(m.WriteMergeQuery) - {"source_queries"}
+#: What makes two queries the same query (Looker dedupes creates on these).
+_QUERY_KEYS = ("model", "view", "fields", "pivots", "filters", "filter_expression", "sorts", "limit")
+
+Binding = tuple[str, str, str, str, str]
 
 
 def restore_dashboard(run: ItemRun) -> RestoreResult:
+    """Restore a dashboard, then its filters, tabs, tiles and tile places.
+
+    Raises:
+        UnrestorableItem: after restoring everything else, when tiles could not
+            be restored (a merged-results tile whose merge query is neither in
+            Looker nor in the backup, a tile whose query only the source had).
+    """
     sdk, data = run.sdk, run.data
     body = body_from(data, run.spec.writable)
     owner_and_folder(run, body)
+    # Check every look a tile shows before writing anything, so a missing one
+    # fails the dashboard without leaving half of it behind.
+    looks = {str(el.get("id")): run.require(Ref(CT.LOOK, str(el["look_id"]), f"dashboard_elements[{el.get('id')}].look_id"))
+             for el in mappings(data.get("dashboard_elements")) if el.get("look_id") is not None}
     dest = run.resolve(CT.DASHBOARD.label, run.source_id)
     find = titled_in_folder(run, lambda: sdk.search_dashboards(title=str(body.get("title")),
                                                                 folder_id=str(body.get("folder_id"))))
@@ -46,75 +79,103 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
     if action is Action.SKIPPED:
         return run.finish(action, dest_id, after)
     live = after if after is not None else (run.get(lambda: sdk.dashboard(dest_id)) if dest_id else None) or {}
-    parts = _Parts(run, dest_id, live)
+    parts = _Parts(run, dest_id, live, looks)
+    layouts = mappings(data.get("dashboard_layouts"))
     if "dashboard_filters" in data:
         parts.filters(mappings(data["dashboard_filters"]))
+    parts.layouts(layouts)  # tabs first: each tile is created on its own
     if "dashboard_elements" in data:
-        parts.elements(mappings(data["dashboard_elements"]))
+        parts.elements(mappings(data["dashboard_elements"]), _tabs(layouts))
     else:
         run.note("backup holds no tiles for this dashboard; live tiles left as they are")
-    if "dashboard_layouts" in data:
-        parts.layouts(mappings(data["dashboard_layouts"]))
+    parts.place(layouts)
+    if parts.unrestorable:
+        raise UnrestorableItem(
+            CT.DASHBOARD.label, run.source_id,
+            "; ".join(parts.unrestorable) + " (everything else of the dashboard was restored)",
+        )
     return run.finish(action, dest_id, live)
+
+
+def _tabs(layouts: Sequence[Mapping[str, object]]) -> dict[str, str]:
+    """Source tile id → the source layout (tab) it sits on first."""
+    tabs: dict[str, str] = {}
+    for lay in layouts:
+        for comp in mappings(lay.get("dashboard_layout_components")):
+            tabs.setdefault(str(comp.get("dashboard_element_id")), str(lay.get("id")))
+    return tabs
+
+
+def _bindings(maker: object) -> list[Binding]:
+    """A result maker's filter bindings: (model, view, filterable, dashboard filter, field)."""
+    out: set[Binding] = set()
+    for filterable in mappings(maker.get("filterables") if isinstance(maker, Mapping) else None):
+        for listen in mappings(filterable.get("listen")):
+            out.add(tuple(str(v or "") for v in (  # type: ignore[arg-type]
+                filterable.get("model"), filterable.get("view"), filterable.get("name"),
+                listen.get("dashboard_filter_name"), listen.get("field"))))
+    return sorted(out)
+
+
+def _maker_body(element: Mapping[str, object]) -> Payload | None:
+    """The writable part of a tile's result maker: its filterables with their `listen` bindings.
+
+    None when the backup holds no filterables (gzr sends a result maker only then).
+    """
+    maker = element.get("result_maker")
+    filterables = mappings(maker.get("filterables")) if isinstance(maker, Mapping) else []
+    if not filterables:
+        return None
+    return {"filterables": [
+        {**{k: f.get(k) for k in ("model", "view", "name") if f.get(k) is not None},
+         "listen": [{k: x.get(k) for k in ("dashboard_filter_name", "field")} for x in mappings(f.get("listen"))]}
+        for f in filterables
+    ]}
 
 
 class _Parts:
     """Brings one live dashboard's parts in line with the backup, part by part."""
 
-    def __init__(self, run: ItemRun, dashboard_id: str | None, live: Mapping[str, object]) -> None:
+    def __init__(self, run: ItemRun, dashboard_id: str | None, live: Mapping[str, object],
+                 looks: Mapping[str, str | None]) -> None:
         self.run = run
+        #: source tile id → destination id of the look it shows (None in a dry run that creates it)
+        self.looks = looks
         self.sdk = run.sdk
         self.dashboard_id = dashboard_id
         self.live = live
         #: source element id → destination element id
         self.element_ids: dict[str, str] = {}
-        self.elements_created = False
+        #: source layout id → destination layout id
+        self.layout_ids: dict[str, str] = {}
+        self.parts_created = False
+        #: What could not be restored, one line per tile.
+        self.unrestorable: list[str] = []
+
+    # --- filters ---------------------------------------------------------------------
 
     def filters(self, wanted: Sequence[Mapping[str, object]]) -> None:
-        # Filter names are unique within a dashboard: match on name.
-        live_by_name = {str(f.get("name")): f for f in mappings(self.live.get("dashboard_filters"))}
+        # Filter names are unique within a dashboard (case aside): match on
+        # them, so an existing filter is updated and never created twice.
+        live_by_name = {_fold(f.get("name")): f for f in mappings(self.live.get("dashboard_filters"))}
         for f in wanted:
             name = str(f.get("name"))
             body = body_from(f, _FILTER_UPDATE)
             create_body = {**body_from(f, _FILTER_CREATE), "dashboard_id": self.dashboard_id}
-            self.run.upsert_part("dashboard_filters", name, body, live_by_name.get(name),
+            self.run.upsert_part("dashboard_filters", name, body, live_by_name.get(_fold(name)),
                                  create=self.sdk.create_dashboard_filter,  # type: ignore[arg-type]
                                  update=self.sdk.update_dashboard_filter,  # type: ignore[arg-type]
-                                 create_body=create_body)
+                                 create_body=create_body, find=functools.partial(self._live_filter, name))
 
-    def _match(self, kind: str, source_id: str, live: Mapping[str, Mapping[str, object]]) -> Mapping[str, object] | None:
-        dest = self.run.resolve(kind, source_id)
-        return None if dest is None else live.get(dest)
+    def _live_filter(self, name: str) -> Payload | None:
+        """The dashboard's filter of this name, read afresh (after Looker refused a duplicate)."""
+        if self.dashboard_id is None:
+            return None
+        dashboard_id = self.dashboard_id
+        found = self.run.call(lambda: self.sdk.dashboard_dashboard_filters(dashboard_id))
+        return next((as_dict(f) for f in found if _fold(as_dict(f).get("name")) == _fold(name)), None)
 
-    def elements(self, wanted: Sequence[Mapping[str, object]]) -> None:
-        run = self.run
-        live_by_id = {str(e.get("id")): e for e in mappings(self.live.get("dashboard_elements"))}
-        for el in wanted:
-            src = str(el.get("id"))
-            body = body_from(el, _ELEMENT)
-            body["dashboard_id"] = self.dashboard_id
-            body.pop("query_id", None)
-            body.pop("look_id", None)
-            if el.get("look_id") is not None:
-                body["look_id"] = run.require(Ref(CT.LOOK, str(el["look_id"]), f"dashboard_elements[{src}].look_id"))
-            elif el.get("query_id") is not None or isinstance(el.get("query"), Mapping):
-                body["query_id"] = ensure_query(run, el.get("query"), el.get("query_id"),
-                                                f"dashboard_elements[{src}].query_id")
-            elif isinstance(el.get("result_maker"), Mapping):
-                maker = el["result_maker"]
-                assert isinstance(maker, Mapping)
-                if maker.get("query_id") is not None or isinstance(maker.get("query"), Mapping):
-                    body["query_id"] = ensure_query(run, maker.get("query"), maker.get("query_id"),
-                                                    f"dashboard_elements[{src}].result_maker.query_id")
-            live = self._match("dashboard_element", src, live_by_id)
-            dest = run.upsert_part("dashboard_elements", src, body, live,
-                                   create=self.sdk.create_dashboard_element,  # type: ignore[arg-type]
-                                   update=self.sdk.update_dashboard_element)  # type: ignore[arg-type]
-            if dest is not None:
-                self.element_ids[src] = dest
-                if live is None:
-                    self.elements_created = True
-                    run.remember("dashboard_element", src, dest)
+    # --- tabs ------------------------------------------------------------------------
 
     def layouts(self, wanted: Sequence[Mapping[str, object]]) -> None:
         run = self.run
@@ -123,39 +184,209 @@ class _Parts:
         used: set[str] = set()
         for lay in wanted:
             src = str(lay.get("id"))
-            live = self._match("dashboard_layout", src, live_by_id)
-            if live is None and lay.get("active"):
-                # The default layout Looker made with the dashboard stands for the backup's active one.
-                live = next((x for x in live_layouts if x.get("active") and str(x.get("id")) not in used), None)
+            live = self._live_layout(lay, live_by_id, live_layouts, used)
             body = body_from(lay, _LAYOUT)
-            create_body = {**body, "dashboard_id": self.dashboard_id}
             dest = run.upsert_part("dashboard_layouts", src, body, live,
                                    create=self.sdk.create_dashboard_layout,  # type: ignore[arg-type]
                                    update=self.sdk.update_dashboard_layout,  # type: ignore[arg-type]
-                                   create_body=create_body)
+                                   create_body={**body, "dashboard_id": self.dashboard_id})
             if dest is None:
                 continue
             used.add(dest)
+            self.layout_ids[src] = dest
+            if live is None:
+                self.parts_created = True
             if live is None or str(live.get("id")) != src:
                 run.remember("dashboard_layout", src, dest)
-            components = None if live is None or self.elements_created else live.get("dashboard_layout_components")
-            if components is None:
-                fetched = run.call(lambda: self.sdk.dashboard_layout_dashboard_layout_components(dest))
-                components = [as_dict(c) for c in fetched]
-            self.components(src, mappings(lay.get("dashboard_layout_components")), mappings(components))
 
-    def components(self, layout_src: str, wanted: Sequence[Mapping[str, object]],
-                   live: Sequence[Mapping[str, object]]) -> None:
-        by_element = {str(c.get("dashboard_element_id")): c for c in live}
-        for comp in wanted:
-            element_src = str(comp.get("dashboard_element_id"))
-            element = self.element_ids.get(element_src)
-            target = by_element.get(element) if element else None
-            if target is None:
-                # Components exist only for elements; one for an element the
-                # backup's dashboard did not hold cannot be placed.
-                if element_src not in self.element_ids and self.dashboard_id is not None and not self.run.dry_run:
-                    self.run.note(f"layout {layout_src}: component for unknown element {element_src} skipped")
+    def _live_layout(self, lay: Mapping[str, object], live_by_id: Mapping[str, Mapping[str, object]],
+                     live_layouts: Sequence[Mapping[str, object]], used: set[str]) -> Mapping[str, object] | None:
+        dest = self.run.resolve("dashboard_layout", str(lay.get("id")))
+        if dest is not None and dest in live_by_id and dest not in used:
+            return live_by_id[dest]
+        free = [x for x in live_layouts if str(x.get("id")) not in used]
+        if lay.get("label"):
+            # A tab of the same name on this dashboard is this tab.
+            named = next((x for x in free if x.get("label") == lay.get("label")), None)
+            if named is not None:
+                return named
+        if lay.get("active"):
+            # The default layout Looker made with the dashboard stands for the backup's active one.
+            return next((x for x in free if x.get("active")), None)
+        return None
+
+    # --- tiles -----------------------------------------------------------------------
+
+    def elements(self, wanted: Sequence[Mapping[str, object]], tabs: Mapping[str, str]) -> None:
+        run = self.run
+        live_by_id = {str(e.get("id")): e for e in mappings(self.live.get("dashboard_elements"))}
+        mapped = {str(el.get("id")): run.resolve("dashboard_element", str(el.get("id"))) for el in wanted}
+        unclaimed = [e for i, e in live_by_id.items() if i not in set(mapped.values())]
+        for el in wanted:
+            src = str(el.get("id"))
+            try:
+                source = self._source(el, src, unclaimed)
+            except UnrestorableItem as exc:
+                self.unrestorable.append(f"tile {src} ({el.get('title') or el.get('type')}): {exc.reason}")
                 continue
-            self.run.upsert_part("dashboard_layout_components", str(comp.get("id")), body_from(comp, _COMPONENT),
-                                 target, update=self.sdk.update_dashboard_layout_component)  # type: ignore[arg-type]
+            body = {**body_from(el, _ELEMENT), **source}
+            maker = _maker_body(el)
+            dest = mapped[src]
+            live = None if dest is None else live_by_id.get(dest)
+            if live is None:
+                live = _same_tile(body, unclaimed)
+                if live is not None:
+                    # A tile created by an earlier run whose id was never recorded
+                    # (interrupted), or on a dashboard matched by title: the same
+                    # title, kind and source on this dashboard is this tile.
+                    unclaimed.remove(live)
+                    run.remember("dashboard_element", src, str(live["id"]))
+            if live is None:
+                create_body = {**body, "dashboard_id": self.dashboard_id}
+                if maker is not None:
+                    create_body["result_maker"] = maker
+                layout = self.layout_ids.get(tabs.get(src, ""))
+                if layout is not None:
+                    create_body["dashboard_layout_id"] = layout
+                wanted_body = create_body
+            else:
+                wanted_body = body
+                if maker is not None and _bindings(maker) != _bindings(live.get("result_maker")):
+                    # The patch Looker's own example sends to (re)bind a tile's filters.
+                    wanted_body = {**body, "result_maker": maker}
+            part_id = run.upsert_part("dashboard_elements", src, wanted_body, live,
+                                      create=self.sdk.create_dashboard_element,  # type: ignore[arg-type]
+                                      update=self.sdk.update_dashboard_element)  # type: ignore[arg-type]
+            if part_id is None:
+                continue
+            self.element_ids[src] = part_id
+            if live is None:
+                self.parts_created = True
+                run.remember("dashboard_element", src, part_id)
+
+    def _source(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> Payload:
+        """What a tile shows, as the one field Looker takes for it: look_id, merge_result_id or query_id.
+
+        Raises:
+            UnrestorableItem: the tile's query or merge query is neither in Looker nor in the backup.
+        """
+        run = self.run
+        field = f"dashboard_elements[{src}]"
+        if el.get("look_id") is not None:
+            return {"look_id": self.looks[src]}
+        if el.get("merge_result_id") is not None:
+            return {"merge_result_id": self._merge_query(el, src, unclaimed)}
+        maker = el.get("result_maker")
+        for holder, where in ((el, field), (maker, f"{field}.result_maker")):
+            if isinstance(holder, Mapping) and (holder.get("query_id") is not None or isinstance(holder.get("query"),
+                                                                                                 Mapping)):
+                return {"query_id": ensure_query(run, holder.get("query"), holder.get("query_id"), f"{where}.query_id")}
+        return {}
+
+    def _merge_query(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> str | None:
+        """The destination merge query of a merged-results tile, re-created from the backup when needed.
+
+        Returns None only in a dry run that would create it.
+
+        Raises:
+            UnrestorableItem: neither Looker nor the backup has the merge query.
+        """
+        run = self.run
+        source_id = str(el["merge_result_id"])
+        dest = run.resolve("merge_query", source_id)
+        if dest is not None and run.get(lambda: self.sdk.merge_query(dest, fields="id")) is not None:
+            return dest
+        merge = el.get("merge_result")
+        if not isinstance(merge, Mapping):
+            raise UnrestorableItem(
+                CT.DASHBOARD.label, run.source_id,
+                f"merged results {source_id} are not in Looker and the backup does not hold the merge query "
+                "(LookerVault backs up none); the tile was not created rather than pointed at another instance's "
+                "merge query",
+            )
+        for tile in unclaimed:
+            # This tile already on the dashboard (an earlier run's id map is
+            # not at hand): reuse its merge query when it merges the same queries.
+            if tile.get("merge_result_id") is not None and tile.get("title") == el.get("title") and \
+                    self._same_merge(str(tile["merge_result_id"]), merge):
+                run.remember("merge_query", source_id, str(tile["merge_result_id"]))
+                return str(tile["merge_result_id"])
+        sources: list[Payload] = []
+        for i, sq in enumerate(mappings(merge.get("source_queries"))):
+            query_id = ensure_query(run, sq.get("query"), sq.get("query_id"),
+                                    f"dashboard_elements[{src}].merge_result.source_queries[{i}]")
+            sources.append({"query_id": query_id, **body_from(sq, ("name", "merge_fields"))})
+        run.changed(f"dashboard_elements[{src}].merge_result_id")
+        body = {**body_from(merge, _MERGE), "source_queries": sources}
+        if any(s["query_id"] is None for s in sources):
+            return None
+        created = run.write(lambda: self.sdk.create_merge_query(body))  # type: ignore[arg-type]
+        if created is None:
+            return None
+        new_id = str(created["id"])
+        run.remember("merge_query", source_id, new_id)
+        return new_id
+
+    def _same_merge(self, merge_id: str, backup: Mapping[str, object]) -> bool:
+        live = self.run.get(lambda: self.sdk.merge_query(merge_id))
+        if live is None:
+            return False
+        live_sources, wanted = mappings(live.get("source_queries")), mappings(backup.get("source_queries"))
+        if len(live_sources) != len(wanted):
+            return False
+        for have, want in zip(live_sources, wanted, strict=True):
+            query = self.run.get(functools.partial(self.sdk.query, str(have.get("query_id"))))
+            if query is None or not isinstance(want.get("query"), Mapping) or \
+                    diff(body_from(want["query"], _QUERY_KEYS), query):  # type: ignore[arg-type]
+                return False
+        return True
+
+    # --- tile places -----------------------------------------------------------------
+
+    def place(self, wanted: Sequence[Mapping[str, object]]) -> None:
+        """Put each tile on its tab at the backup's position, moving it between tabs where needed."""
+        if self.dashboard_id is None or not wanted:
+            return
+        dashboard_id = self.dashboard_id
+        current: Sequence[Mapping[str, object]]
+        if self.parts_created:
+            current = [as_dict(x) for x in self.run.call(lambda: self.sdk.dashboard_dashboard_layouts(dashboard_id))]
+        else:
+            current = mappings(self.live.get("dashboard_layouts"))
+        # element id → {layout id: component}, over every tab of the live dashboard
+        where: dict[str, dict[str, Mapping[str, object]]] = {}
+        for lay in current:
+            for comp in mappings(lay.get("dashboard_layout_components")):
+                where.setdefault(str(comp.get("dashboard_element_id")), {})[str(lay.get("id"))] = comp
+        claimed = {(self.layout_ids.get(str(lay.get("id"))), self.element_ids.get(str(c.get("dashboard_element_id"))))
+                   for lay in wanted for c in mappings(lay.get("dashboard_layout_components"))}
+        for lay in wanted:
+            layout = self.layout_ids.get(str(lay.get("id")))
+            for comp in mappings(lay.get("dashboard_layout_components")):
+                element = self.element_ids.get(str(comp.get("dashboard_element_id")))
+                if layout is None or element is None:
+                    continue  # a dry run, or a tile that could not be restored (reported as such)
+                body = body_from(comp, _COMPONENT)
+                target = where.get(element, {}).get(layout)
+                if target is None:
+                    # The tile sits on another tab that the backup does not put it on: move it here.
+                    target = next((c for lid, c in where.get(element, {}).items() if (lid, element) not in claimed),
+                                  None)
+                    if target is None:
+                        self.run.note(f"tile {comp.get('dashboard_element_id')} has no place Looker could move to "
+                                      f"tab {lay.get('id')}; left where it is")
+                        continue
+                    body["dashboard_layout_id"] = layout
+                    where[element] = {**where[element], layout: target}
+                self.run.upsert_part("dashboard_layout_components", str(comp.get("id")), body, target,
+                                     update=self.sdk.update_dashboard_layout_component)  # type: ignore[arg-type]
+
+
+def _same_tile(body: Mapping[str, object], candidates: Sequence[Mapping[str, object]]) -> Mapping[str, object] | None:
+    keys = ("title", "type", "title_text", "body_text", "look_id", "query_id", "merge_result_id")
+    return next((c for c in candidates
+                 if all(str(body.get(k) or "") == str(c.get(k) or "") for k in keys)), None)
+
+
+def _fold(name: object) -> str:
+    return str(name or "").strip().lower()

@@ -193,6 +193,9 @@ class ItemRun:
                 self.remember(self.content_type.label, self.source_id, new_id)
                 return Action.CREATED, new_id, created
         dest = str(live[key])
+        # Found by its natural key (or already mapped): record it either way,
+        # so what refers to it resolves, whatever this call goes on to do.
+        self.remember(self.content_type.label, self.source_id, dest)
         if self.restorer.skip_modified and self.modified_since_backup(live):
             self.note("changed in Looker since the backup; skipped (--skip-modified)")
             return Action.SKIPPED, dest, live
@@ -203,7 +206,6 @@ class ItemRun:
         updated = self.write(lambda: update(dest, changes))
         if updated is None:
             return Action.WOULD_UPDATE, dest, None
-        self.remember(self.content_type.label, self.source_id, dest)
         return Action.UPDATED, dest, updated
 
     def upsert_part(
@@ -216,19 +218,30 @@ class ItemRun:
         update: Callable[[str, Payload], object],
         create: Callable[[Payload], object] | None = None,
         create_body: Payload | None = None,
+        find: Callable[[], Mapping[str, object] | None] | None = None,
     ) -> str | None:
         """Create or patch one sub-resource (a tile, a board section) and return its id.
 
-        Changes are recorded as `kind[label].field`. Returns None when nothing
-        exists to return: a dry run, or a part whose parent is not created yet.
+        `find` reads the live part by its natural key (a filter's name) when
+        Looker refuses a create as a duplicate: the part is then patched
+        instead. Changes are recorded as `kind[label].field`. Returns None when
+        nothing exists to return: a dry run, or a part whose parent is not
+        created yet.
         """
         if live is None:
             self.changed(f"{kind}[{label}]")
             body = create_body if create_body is not None else wanted
             if create is None or any(v is None for v in body.values()):
                 return None
-            created = self.write(lambda: create(body))
-            return None if created is None else str(created["id"])
+            try:
+                created = self.write(lambda: create(body))
+            except ValidationFailed as exc:
+                live = find() if find is not None and _is_duplicate(exc) else None
+                if live is None:
+                    raise
+                self.note(f"{kind}[{label}] already existed in Looker; updated it")
+            else:
+                return None if created is None else str(created["id"])
         changes = diff(wanted, live)
         if changes:
             self.changed(*(f"{kind}[{label}].{f}" for f in sorted(changes)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from ..content_types import ContentType as CT
 from ..content_types import spec
 from ..errors import NotFound
 from ..idmap import IdMap
+from ..queries import build_query_catalog
 from . import access, boards, content, dashboards, lookml
 from .item import ItemRun
 from .result import RestoreResult
@@ -78,6 +79,8 @@ class Restorer:
         self._item_locks: dict[tuple[CT, str], threading.Lock] = {}
         self._known: set[tuple[CT, str]] = set()
         self._cache: dict[str, object] = {}
+        self._catalog_lock = threading.Lock()
+        self._catalog: dict[str, Mapping[str, object]] | None = None
 
     def restore(self, content_type: CT, item_id: str) -> RestoreResult:
         """Restore one item: create it, update it in place, or leave it unchanged.
@@ -130,6 +133,16 @@ class Restorer:
             return False
         self.mark_exists(content_type, dest_id)
         return True
+
+    def backup_query(self, query_id: str) -> Mapping[str, object] | None:
+        """The query object with this source id held anywhere in the backup (see `queries`), or None.
+
+        The catalog is read once per Restorer, on first need.
+        """
+        with self._catalog_lock:
+            if self._catalog is None:
+                self._catalog = build_query_catalog(self.backup)
+            return self._catalog.get(query_id)
 
     def cached(self, key: str, compute: Callable[[], object]) -> object:
         """A value computed once per Restorer (e.g. the destination's system folders)."""

@@ -28,6 +28,7 @@ from lookervault_core.backup import BackupWriter
 from lookervault_core.content_types import ContentType as CT
 
 __all__ = [
+    "as_lookervault_extracted",
     "build_backup",
     "build_legacy_backup",
     "build_synthetic_backup",
@@ -262,19 +263,59 @@ def _element(element_id: str, dashboard_id: str, kind: str, **fields: object) ->
     return element
 
 
-def _dashboards(folders: dict[str, dict[str, object]]) -> list[Item]:
+def _listen(model: str, view: str, *bindings: tuple[str, str], name: str | None = None) -> dict[str, object]:
+    """One `result_maker.filterables` entry: which dashboard filter drives which field."""
+    return {"model": model, "view": view, "name": name,
+            "listen": [{"dashboard_filter_name": f, "field": field} for f, field in bindings]}
+
+
+def _maker(maker_id: str, query: dict[str, object] | None, *filterables: dict[str, object],
+           merge_result_id: str | None = None, vis: str | None = None) -> dict[str, object]:
+    return {"id": maker_id, "dynamic_fields": None, "filterables": list(filterables), "sorts": None,
+            "merge_result_id": merge_result_id, "total": False,
+            "query_id": None if query is None else query["id"], "sql_query_id": None,
+            "query": copy.deepcopy(query), "vis_config": {"type": vis} if vis else None}
+
+
+_DATE = ("Date", "orders.created_date")
+_STATUS = ("Status", "orders.status")
+
+
+def _dashboards(folders: dict[str, dict[str, object]], q301: dict[str, object],
+                look201: dict[str, object]) -> list[Item]:
     q302 = _query("302", ["orders.status", "orders.count"], {"orders.created_date": "30 days"},
                   "looker_pie", "kq7Zb2")
+    q303 = _query("303", ["orders.status", "users.count"], {}, "looker_column", "mQ4uS9")
+    # The merge query behind tile 1004, as our snapshot (and gzr's export) keeps it:
+    # LookerVault itself backs up no merge queries.
+    merge = {"id": "m8Kq2xZ", "column_limit": "50", "dynamic_fields": None, "pivots": None,
+             "result_maker_id": "9104", "sorts": ["orders.status"], "total": False, "limit": "500",
+             "vis_config": {"type": "looker_column"},
+             "source_queries": [
+                 {"name": "Orders", "query_id": "302", "query": copy.deepcopy(q302), "merge_fields": None},
+                 {"name": "Users", "query_id": "303", "query": copy.deepcopy(q303),
+                  "merge_fields": [{"field_name": "orders.status", "source_field_name": "orders.status"}]},
+             ]}
+    look_tile = copy.deepcopy(look201)
     elements = [
-        _element("1001", "101", "vis", look_id="201", title="Orders by Month"),
+        # Overview tab: a look tile and a query tile bound to the filters, a text tile.
+        _element("1001", "101", "vis", look_id="201", look=look_tile, title="Orders by Month",
+                 result_maker=_maker("9001", q301, _listen("thelook", "orders", _DATE), vis="looker_line"),
+                 result_maker_id="9001"),
         _element("1002", "101", "vis", query_id="302", query=q302, title="Orders by Status",
-                 result_maker={"id": "9002", "dynamic_fields": None, "filterables": [],
-                               "sorts": ["orders.count desc"], "merge_result_id": None,
-                               "total": False, "query_id": "302", "sql_query_id": None,
-                               "query": copy.deepcopy(q302), "vis_config": {"type": "looker_pie"}},
+                 result_maker=_maker("9002", q302, _listen("thelook", "orders", _DATE, _STATUS), vis="looker_pie"),
                  result_maker_id="9002"),
         _element("1003", "101", "text", title_text="About this dashboard",
                  subtitle_text="Sales KPIs", body_text="Numbers refresh every morning at 6am UTC."),
+        # Details tab: merged results (both source queries bound to Status) and a query tile.
+        _element("1004", "101", "vis", merge_result_id="m8Kq2xZ", merge_result=merge, title="Orders and Users",
+                 result_maker=_maker("9104", None, _listen("thelook", "orders", _STATUS, name="Orders"),
+                                     _listen("thelook", "orders", _STATUS, name="Users"),
+                                     merge_result_id="m8Kq2xZ", vis="looker_column"),
+                 result_maker_id="9104"),
+        _element("1005", "101", "vis", query_id="303", query=q303, title="Users by Status",
+                 result_maker=_maker("9005", q303, _listen("thelook", "orders", _STATUS), vis="looker_column"),
+                 result_maker_id="9005"),
     ]
     filters = [
         {"can": _can("show", "update"), "id": "2001", "dashboard_id": "101", "name": "Date",
@@ -288,22 +329,31 @@ def _dashboards(folders: dict[str, dict[str, object]]) -> list[Item]:
          "listens_to_filters": ["Date"], "allow_multiple_values": True, "required": False,
          "ui_config": {"type": "button_group", "display": "inline"}},
     ]
-    components = [
-        {"can": _can("show", "update"), "id": f"400{n}", "dashboard_layout_id": "3001",
-         "dashboard_element_id": element["id"], "row": row, "column": column, "width": width,
-         "height": 6, "deleted": False, "element_title": element.get("title"),
-         "element_title_hidden": False, "vis_type": vis}
-        for n, element, row, column, width, vis in (
-            (1, elements[0], 0, 0, 12, "looker_line"),
-            (2, elements[1], 0, 12, 12, "looker_pie"),
-            (3, elements[2], 6, 0, 24, "text"),
-        )
+
+    def components(layout_id: str, *placed: tuple[int, dict[str, object], int, int, int, str]) -> list[object]:
+        return [
+            {"can": _can("show", "update"), "id": f"4{layout_id[-1]}0{n}", "dashboard_layout_id": layout_id,
+             "dashboard_element_id": element["id"], "row": row, "column": column, "width": width,
+             "height": 6, "deleted": False, "element_title": element.get("title"),
+             "element_title_hidden": False, "vis_type": vis}
+            for n, element, row, column, width, vis in placed
+        ]
+
+    def tab(layout_id: str, label: str, order: int, active: bool, placed: list[object]) -> dict[str, object]:
+        return {
+            "can": _can("show", "update"), "id": layout_id, "dashboard_id": "101", "type": "newspaper",
+            "active": active, "column_width": None, "width": None, "deleted": False, "label": label,
+            "description": None, "order": order, "dashboard_title": "Sales Overview",
+            "dashboard_layout_components": placed,
+        }
+
+    layouts = [
+        tab("3001", "Overview", 0, True, components(
+            "3001", (1, elements[0], 0, 0, 12, "looker_line"), (2, elements[1], 0, 12, 12, "looker_pie"),
+            (3, elements[2], 6, 0, 24, "text"))),
+        tab("3002", "Details", 1, False, components(
+            "3002", (1, elements[3], 0, 0, 16, "looker_column"), (2, elements[4], 0, 16, 8, "looker_column"))),
     ]
-    layout = {
-        "can": _can("show", "update"), "id": "3001", "dashboard_id": "101", "type": "newspaper",
-        "active": True, "column_width": None, "width": None, "deleted": False,
-        "dashboard_title": "Sales Overview", "dashboard_layout_components": components,
-    }
     common = {
         "content_favorite_id": None, "hidden": False, "query_timezone": "UTC",
         "readonly": False, "refresh_interval": None, "refresh_interval_to_i": None,
@@ -323,7 +373,7 @@ def _dashboards(folders: dict[str, dict[str, object]]) -> list[Item]:
         "folder": copy.deepcopy(folders["11"]), "title": "Sales Overview", "user_id": "5",
         "slug": "sRx8kqT2",
         "created_at": _at(3), "dashboard_elements": elements, "dashboard_filters": filters,
-        "dashboard_layouts": [layout], "edit_uri": None, "favorite_count": 4,
+        "dashboard_layouts": layouts, "edit_uri": None, "favorite_count": 4,
         "last_accessed_at": _at(40), "last_viewed_at": _at(40), "updated_at": _at(20),
         "last_updater_id": "5", "last_updater_name": "Alice Analyst", "user_name": "Alice Analyst",
         "folder_id": "11", "view_count": 128, "url": f"{_HOST}/dashboards/101",
@@ -404,8 +454,11 @@ def sample_items() -> list[Item]:
 
     Folders 11 and 12 sit below Shared ("1"), 13 below 11. Look 201 carries its
     query (301); look 202 is LookerVault-style, only `query_id` 301. Dashboard
-    101 has a look tile, a query tile (query 302), a text tile, two filters and
-    a layout; dashboard 102 is LookerVault-style, without elements, filters or
+    101 has two filters (Status listens to Date) and two tabs: "Overview" with
+    a look tile and a query tile bound to the filters and a text tile,
+    "Details" with a merged-results tile (its merge query held as the tile's
+    `merge_result`, as our snapshot keeps it) and a query tile (303) bound to
+    Status. Dashboard 102 is LookerVault-style, without elements, filters or
     layouts. Permission set 1 is the built-in Admin one. Every call returns
     fresh dicts.
     """
@@ -415,12 +468,31 @@ def sample_items() -> list[Item]:
     by_id = {str(d["id"]): d for _, d in folders}
     q301 = _query("301", ["orders.created_month", "orders.count"],
                   {"orders.created_date": "12 months"}, "looker_line", "aB3dE5f")
+    looks = _looks(by_id, q301)
     return [
         *psets, *msets,
         *_roles({str(d["id"]): d for _, d in psets}, {str(d["id"]): d for _, d in msets}),
         *_groups(), *_users(), *_lookml(), *folders,
-        *_looks(by_id, q301), *_dashboards(by_id), _scheduled_plan(), _board(),
+        *looks, *_dashboards(by_id, q301, looks[0][1]), _scheduled_plan(), _board(),
     ]
+
+
+def as_lookervault_extracted(items: Iterable[Item]) -> list[Item]:
+    """The same items as LookerVault's own extraction holds them.
+
+    Its `search_looks` keeps a look's `query_id` but not the query, and it
+    backs up no merge queries (backup-format.md); tiles keep their nested
+    queries. Every call returns fresh dicts.
+    """
+    out: list[Item] = []
+    for content_type, data in items:
+        data = copy.deepcopy(data)
+        if content_type is CT.LOOK:
+            data.pop("query", None)
+        for element in data.get("dashboard_elements") or []:  # type: ignore[attr-defined]
+            element.pop("merge_result", None)
+        out.append((content_type, data))
+    return out
 
 
 # --- files ------------------------------------------------------------------------------

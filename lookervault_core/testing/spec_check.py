@@ -28,11 +28,19 @@ _RELATIVE = Path("shared") / "looker-api" / "Looker.4.0.oas.json"
 # The description's own server; paths are checked below its /api/4.0 prefix.
 _HOST = "https://localhost:20000"
 _PREFIX = "/api/4.0"
-# The description marks the only property of these bodies readOnly, yet the
-# SDK sends it and Looker needs it (GroupIdForGroupUserInclusion, GroupIdForGroupInclusion).
+# Properties the description marks readOnly that clients must write, each with
+# its evidence: (call pattern, property path pattern).
 _READ_ONLY_EXEMPT = (
-    (re.compile(r"POST /groups/[^/]+/users"), "user_id"),
-    (re.compile(r"POST /groups/[^/]+/groups"), "group_id"),
+    # The only property of these bodies; the SDK sends it and Looker needs it
+    # (GroupIdForGroupUserInclusion, GroupIdForGroupInclusion).
+    (re.compile(r"POST /groups/[^/]+/users"), re.compile(r"user_id")),
+    (re.compile(r"POST /groups/[^/]+/groups"), re.compile(r"group_id")),
+    # Which dashboard filter drives a tile lives only here. The description
+    # marks it readOnly, yet Looker's own example writes it
+    # (sdk-codegen examples/python/create_dashboard_filter.py), gzr's dashboard
+    # import copies it onto every tile, and the SDK's Write model keeps it.
+    (re.compile(r"(POST /dashboard_elements|PATCH /dashboard_elements/[^/]+)"),
+     re.compile(r"result_maker\.filterables\.\d+\.listen")),
 )
 
 
@@ -107,7 +115,7 @@ def _request(method: str, path: str, query: Mapping[str, str] | None, body: obje
 
 
 def _exempt(prefix: str, where: str) -> bool:
-    return any(pattern.fullmatch(prefix) and where == name for pattern, name in _READ_ONLY_EXEMPT)
+    return any(call.fullmatch(prefix) and prop.fullmatch(where) for call, prop in _READ_ONLY_EXEMPT)
 
 
 def _describe(prefix: str, exc: Exception) -> list[str]:

@@ -279,29 +279,6 @@ def test_dashboard_gets_an_active_default_layout(sdk: Looker40SDK) -> None:
     assert dashboard.folder is not None and dashboard.folder.name == "Sales"
 
 
-def test_each_element_gets_a_component_in_each_layout(sdk: Looker40SDK) -> None:
-    folder_id = cast(str, new_folder(sdk).id)
-    dashboard_id = cast(str, new_dashboard(sdk, folder_id).id)
-    look = new_look(sdk, folder_id)
-    first = sdk.create_dashboard_element(
-        m.WriteDashboardElement(dashboard_id=dashboard_id, look_id=look.id, type="vis")
-    )
-    assert first.look is not None and first.look.title == "Orders"
-    second_layout = sdk.create_dashboard_layout(m.WriteDashboardLayout(dashboard_id=dashboard_id, type="newspaper"))
-    assert [c.dashboard_element_id for c in cast(list, second_layout.dashboard_layout_components)] == [first.id]
-    second = sdk.create_dashboard_element(
-        m.WriteDashboardElement(dashboard_id=dashboard_id, query=m.WriteQuery(model="thelook", view="orders"))
-    )
-    layouts = sdk.dashboard_dashboard_layouts(dashboard_id)
-    for layout in layouts:
-        components = sdk.dashboard_layout_dashboard_layout_components(cast(str, layout.id))
-        assert [c.dashboard_element_id for c in components] == [first.id, second.id]
-        assert components[1].row == 6  # placed below the first tile
-    sdk.delete_dashboard_element(cast(str, second.id))
-    for layout in sdk.dashboard(dashboard_id).dashboard_layouts or []:
-        assert [c.dashboard_element_id for c in layout.dashboard_layout_components or []] == [first.id]
-
-
 def test_non_text_elements_need_a_source(sdk: Looker40SDK) -> None:
     dashboard_id = cast(str, new_dashboard(sdk, cast(str, new_folder(sdk).id)).id)
     text = sdk.create_dashboard_element(

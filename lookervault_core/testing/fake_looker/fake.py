@@ -193,15 +193,21 @@ class FakeLooker:
         """Make a LookerVault backup's content live state, ids preserved.
 
         Rows the backup marks deleted (gone at a later extraction) are skipped,
-        and so are corrupt ones.
+        and so are corrupt ones. Every query the backup names exists afterwards:
+        with its content where the backup holds it anywhere (a tile's
+        `look.query`, `result_maker.query` or `query`), else as an opaque query
+        (Looker never deletes queries; LookerVault keeps only a look's `query_id`).
 
         Raises:
             BackupUnreadable: when the file is not a LookerVault backup.
         """
         from lookervault_core.backup import BackupItem, BackupReader
         from lookervault_core.content_types import ContentType
+        from lookervault_core.queries import build_query_catalog, query_ids
 
-        with BackupReader(path) as reader:
+        with BackupReader(path) as reader, self._store.lock:
+            for query_id, query in build_query_catalog(reader).items():
+                ingest.put(self._store, "queries", {**query, "id": query_id})
             for type_name, collection in _BACKUP_ORDER:
                 content_type = ContentType[type_name]
                 key = "name" if collection == "lookml_models" else "id"
@@ -212,7 +218,10 @@ class FakeLooker:
                     data = dict(item.data)
                     if data.get(key) is None:
                         data[key] = item.row.id
-                    self.put(collection, data)
+                    model = data.get("model")
+                    for query_id in query_ids(content_type, data):
+                        ingest.ensure_query(self._store, query_id, model.get("id") if isinstance(model, dict) else None)
+                    ingest.put(self._store, collection, data)
 
     @staticmethod
     def collections() -> tuple[str, ...]:

@@ -23,7 +23,8 @@ from .state import UNIQUE_NAMES, Store, now_iso, unique_name
 __all__ = [
     "SHARED_FOLDER_ID",
     "USERS_FOLDER_ID",
-    "add_element_components",
+    "add_element_component",
+    "element_layout",
     "add_layout_components",
     "create_personal_folder",
     "delete_board",
@@ -205,9 +206,33 @@ def _add_component(store: Store, layout_id: str, element_id: str) -> Record:
     return store.save("dashboard_layout_components", component)
 
 
-def add_element_components(store: Store, element: Record) -> None:
-    """A new element gets a component at the bottom of each layout of its dashboard."""
-    for layout_id in store.ids_by("dashboard_layouts", "dashboard_id", element.get("dashboard_id")):
+def element_layout(store: Store, dashboard_id: object, layout_id: object) -> str | None:
+    """The layout a new element goes on: the one named, else the dashboard's active one.
+
+    Evidence: gzr's dashboard import (lib/gzr/commands/dashboard/import.rb,
+    "work with tabbed dashboards", gzr #274) creates each tile with its tab's
+    `dashboard_layout_id` and then looks for the tile's component in that
+    layout only; looker-api.md: "a new element gets a component in the layout
+    it was created for (the active one when none is given)".
+
+    Raises:
+        HttpError: 422 when the layout is not one of this dashboard's
+            (a guess at Looker's answer: the API description documents 422 for
+            invalid references but not this case).
+    """
+    layouts = store.by("dashboard_layouts", "dashboard_id", dashboard_id)
+    if layout_id is not None:
+        if not any(lay["id"] == layout_id for lay in layouts):
+            raise invalid("dashboard_layout_id", "not_found", f"dashboard_layout_id {layout_id!r} is not a layout of "
+                          f"dashboard {dashboard_id!r}")
+        return str(layout_id)
+    active = next((lay for lay in layouts if lay.get("active")), layouts[0] if layouts else None)
+    return None if active is None else str(active["id"])
+
+
+def add_element_component(store: Store, element: Record, layout_id: str | None) -> None:
+    """A new element gets one component, at the bottom of its layout (tab)."""
+    if layout_id is not None:
         _add_component(store, layout_id, str(element["id"]))
 
 

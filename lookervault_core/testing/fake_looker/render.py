@@ -24,6 +24,7 @@ READ_MODELS: dict[str, type] = {
     "folders": m.Folder,
     "looks": m.LookWithQuery,
     "queries": m.Query,
+    "merge_queries": m.MergeQuery,
     "dashboards": m.Dashboard,
     "dashboard_elements": m.DashboardElement,
     "dashboard_filters": m.DashboardFilter,
@@ -51,6 +52,7 @@ _CAN: dict[str, dict[str, bool]] = {
     "dashboards": dict.fromkeys(
         (*_CRUD, "download", "move", "copy", "schedule", "see_lookml", "see_aggregate_table_lookml"), True
     ),
+    "merge_queries": dict.fromkeys(("show", "create"), True),
     "dashboard_elements": dict.fromkeys(_CRUD, True),
     "dashboard_filters": dict.fromkeys(_CRUD, True),
     "dashboard_layouts": dict.fromkeys(_CRUD, True),
@@ -328,10 +330,19 @@ def _element(store: Store, out: Record, sh: Shape) -> None:
         maker = dict(maker)
         maker_query = store.find("queries", maker.get("query_id"))
         maker["query"] = render(store, "queries", maker_query) if maker_query is not None else None
+        # looker-api.md: result_maker.vis_config is read-only and Looker fills it
+        # from what the tile shows (its query, or its merge query).
+        merge = store.find("merge_queries", maker.get("merge_result_id"))
+        source = merge if merge is not None else maker_query
+        maker["vis_config"] = source.get("vis_config") if source is not None else None
         out["result_maker"] = fill_not_null(
             m.ResultMakerWithIdVisConfigAndDynamicFields,
             complete(shape(m.ResultMakerWithIdVisConfigAndDynamicFields), maker),
         )
+
+
+def _merge_query(store: Store, out: Record, sh: Shape) -> None:
+    out["result_maker_id"] = out.get("result_maker_id") or out["id"]
 
 
 def _layout(store: Store, out: Record, sh: Shape) -> None:
@@ -488,6 +499,7 @@ _RENDERERS: dict[str, _Renderer] = {
     "folders": _folder,
     "looks": _look,
     "queries": _query,
+    "merge_queries": _merge_query,
     "dashboards": _dashboard,
     "dashboard_elements": _element,
     "dashboard_layouts": _layout,

@@ -23,6 +23,7 @@ COLLECTIONS: tuple[str, ...] = (
     "folders",
     "looks",
     "queries",
+    "merge_queries",
     "dashboards",
     "dashboard_elements",
     "dashboard_filters",

@@ -9,11 +9,11 @@ from looker_sdk.sdk.api40 import models as m
 
 from ..api_errors import invalid
 from ..ops import (
-    add_element_components,
-    add_layout_components,
+    add_element_component,
     delete_dashboard,
     delete_element,
     delete_layout,
+    element_layout,
     ensure_default_layout,
     ensure_unique,
     new_record,
@@ -25,6 +25,7 @@ from ..ops import (
 )
 from ..render import render, render_many
 from ..router import Call, Reply, Router
+from ..state import Store
 from .common import Record, apply_patch, deleted_filter, listing, not_deleted, soft_delete, write_nested_folder
 
 __all__ = ["DASHBOARD_DEFAULTS", "register"]
@@ -163,26 +164,102 @@ def _touch_dashboard(call: Call, dashboard_id: object) -> None:
 
 # --- elements ----------------------------------------------------------------------------
 
+# Evidence: gzr issue #62 (looker-api.md) — Looker answers 422 with this message
+# when a tile names its result maker and also its query, look or merge result;
+# gzr's import strips `result_maker_id` from every element it creates since.
+_RESULT_MAKER_CONFLICT = "Query ID, Look ID, and Merge Result ID should not be specified if a Result Maker ID is provided"
 
-def _prepare_element(call: Call, data: dict[str, object]) -> None:
+
+def _source_query_id(store: Store, element: Record) -> object:
+    """The query a tile shows: its own, or its look's."""
+    if element.get("query_id") is not None:
+        return element["query_id"]
+    look = store.find("looks", element.get("look_id"))
+    return None if look is None else look.get("query_id")
+
+
+def _default_filterables(store: Store, element: Record) -> list[Record]:
+    # A guess: a tile created without a result maker is filterable on its
+    # query's explore (one entry per source query of a merge), listening to no
+    # dashboard filter; ResultMakerFilterables names model, view, name, listen.
+    merge = store.find("merge_queries", element.get("merge_result_id"))
+    if merge is not None:
+        out = []
+        sources = merge.get("source_queries")
+        for source in sources if isinstance(sources, list) else []:
+            query = store.find("queries", source.get("query_id")) if isinstance(source, dict) else None
+            if query is not None:
+                out.append({"model": query.get("model"), "view": query.get("view"), "name": source.get("name"),
+                            "listen": []})
+        return out
+    query = store.find("queries", _source_query_id(store, element))
+    if query is None:
+        return []
+    return [{"model": query.get("model"), "view": query.get("view"), "name": None, "listen": []}]
+
+
+def _shared_maker(store: Store, maker_id: object) -> Record:
+    for element in store.tables["dashboard_elements"].values():
+        maker = element.get("result_maker")
+        if isinstance(maker, dict) and maker.get("id") == maker_id:
+            return maker
+    raise invalid("result_maker_id", "not_found", f"result_maker_id {maker_id!r} does not exist")
+
+
+def _prepare_element(call: Call, data: dict[str, object], current: Record | None) -> None:
+    """Resolve inline queries and the result maker of a create or update body, in place.
+
+    The stored `result_maker` keeps what a client can write of it (filterables
+    with their `listen` bindings, sorts, dynamic fields, total) plus the query
+    or merge result it reads; `vis_config` is Looker's to fill (render).
+    """
     store = call.store
     data.pop("look", None)
     query = data.pop("query", None)
     if isinstance(query, dict):
         data["query_id"] = upsert_query(store, query)["id"]
-    maker = data.get("result_maker")
-    if isinstance(maker, dict):
-        maker = dict(maker)
-        maker_query = maker.pop("query", None)
+    maker_id = data.pop("result_maker_id", None)
+    if maker_id is not None:
+        if any(data.get(k) is not None for k in ("query_id", "look_id", "merge_result_id")):
+            raise invalid("result_maker_id", "invalid", _RESULT_MAKER_CONFLICT)
+        shared = _shared_maker(store, maker_id)
+        data["query_id"] = shared.get("query_id")
+        data["merge_result_id"] = shared.get("merge_result_id")
+    if data.get("merge_result_id") is not None:
+        # A guess by analogy with query_id and look_id: a reference to a merge
+        # query this instance does not have is refused. Merge queries are per
+        # instance (looker-api.md), so a foreign id would show someone else's data.
+        reference(store, "merge_queries", data["merge_result_id"], "merge_result_id")
+    written = data.pop("result_maker", None)
+    kept = current.get("result_maker") if current is not None else None
+    maker: Record = dict(kept) if isinstance(kept, dict) else {}
+    if isinstance(written, dict):
+        maker_query = written.get("query")
         if isinstance(maker_query, dict):
             maker["query_id"] = upsert_query(store, maker_query)["id"]
-        if maker.get("query_id") is not None:
-            reference(store, "queries", maker["query_id"], "result_maker.query_id")
-        maker.setdefault("id", store.next_id("result_makers"))
-        data["result_maker"] = maker
-        data["result_maker_id"] = maker["id"]
-        if data.get("query_id") is None and maker.get("query_id") is not None:
-            data["query_id"] = maker["query_id"]
+            if data.get("query_id") is None and (current is None or current.get("query_id") is None):
+                data["query_id"] = maker["query_id"]
+        for key in ("filterables", "sorts", "dynamic_fields", "total", "sql_query_id"):
+            if key in written:
+                maker[key] = written[key]
+    data["_result_maker"] = maker
+
+
+def _finish_maker(store: Store, element: Record) -> None:
+    """Point the element's result maker at what the tile shows; give it an id."""
+    maker = element.pop("_result_maker", None)
+    if not isinstance(maker, dict):
+        return
+    if element.get("type") == "text" and not maker:
+        return
+    maker["query_id"] = _source_query_id(store, element) or maker.get("query_id")
+    maker["merge_result_id"] = element.get("merge_result_id")
+    if maker.get("filterables") is None:
+        maker["filterables"] = _default_filterables(store, element)
+    if maker.get("id") is None:
+        maker["id"] = store.next_id("result_makers")
+    element["result_maker"] = maker
+    element["result_maker_id"] = maker["id"]
 
 
 def _check_element(call: Call, element: Record) -> None:
@@ -191,14 +268,15 @@ def _check_element(call: Call, element: Record) -> None:
         reference(store, "looks", element["look_id"], "look_id")
     if element.get("query_id") is not None:
         reference(store, "queries", element["query_id"], "query_id")
-    # Tiles that show data need a source; text, button and extension tiles do not.
+    # Tiles that show data need a source; text, button and extension tiles do not
+    # (looker-api.md: non-text elements need look_id, query_id or merge_result_id).
     if element.get("type") in _DATA_TYPES and not any(
-        element.get(k) is not None for k in ("look_id", "query_id", "result_maker", "merge_result_id")
+        element.get(k) is not None for k in ("look_id", "query_id", "merge_result_id")
     ):
         raise invalid(
             "query_id",
             "missing",
-            f"a {element.get('type')} element needs a look_id, query_id, result_maker or merge_result_id",
+            f"a {element.get('type')} element needs a look_id, query_id or merge_result_id",
         )
 
 
@@ -213,14 +291,18 @@ def _create_element(call: Call) -> object:
     if not data.get("dashboard_id"):
         raise invalid("dashboard_id", "missing", "dashboard_id is required")
     reference(store, "dashboards", data["dashboard_id"], "dashboard_id")
-    _prepare_element(call, data)
+    layout_id = element_layout(store, data["dashboard_id"], data.pop("dashboard_layout_id", None))
+    _prepare_element(call, data, None)
+    maker = data.pop("_result_maker")
     element = new_record(
         "dashboard_elements",
         {"type": "vis", **{k: v for k, v in data.items() if v is not None}, "id": store.next_id("dashboard_elements")},
     )
+    element["_result_maker"] = maker
+    _finish_maker(store, element)
     _check_element(call, element)
     store.save("dashboard_elements", element)
-    add_element_components(store, element)
+    add_element_component(store, element, layout_id)
     _touch_dashboard(call, element["dashboard_id"])
     return render(store, "dashboard_elements", element)
 
@@ -231,9 +313,14 @@ def _update_element(call: Call) -> object:
     data = call.write(m.WriteDashboardElement, m.DashboardElement, creating=False)
     if "dashboard_id" in data and data["dashboard_id"] != element.get("dashboard_id"):
         raise invalid("dashboard_id", "invalid", "an element cannot move to another dashboard")
-    _prepare_element(call, data)
+    # A tile changes tabs by its layout component (update_dashboard_layout_component).
+    data.pop("dashboard_layout_id", None)
+    _prepare_element(call, data, element)
+    maker = data.pop("_result_maker")
     updated = dict(element)
     apply_patch(updated, data)
+    updated["_result_maker"] = maker
+    _finish_maker(store, updated)
     _check_element(call, updated)
     store.save("dashboard_elements", updated)
     _touch_dashboard(call, updated["dashboard_id"])
@@ -332,7 +419,8 @@ def _create_layout(call: Call) -> object:
     store.save("dashboard_layouts", layout)
     if layout.get("active"):
         _activate(call, layout)
-    add_layout_components(store, layout)
+    # A guess: a new layout (a new tab) starts empty; its tiles are created with
+    # its dashboard_layout_id (gzr #274) or moved onto it by their component.
     return render(store, "dashboard_layouts", layout)
 
 
@@ -373,12 +461,24 @@ def _update_component(call: Call) -> object:
     store = call.store
     component = require(store, "dashboard_layout_components", call.params["dashboard_layout_component_id"])
     data = call.write(m.WriteDashboardLayoutComponent, m.DashboardLayoutComponent, creating=False)
-    # A component belongs to one layout and one element; sending other ids is a mapping bug.
-    for key in ("dashboard_layout_id", "dashboard_element_id"):
-        if data.get(key) is not None and data[key] != component.get(key):
-            raise invalid(key, "invalid", f"{key} {data[key]!r} does not match this component")
+    element_id = data.pop("dashboard_element_id", None)
+    if element_id is not None and element_id != component.get("dashboard_element_id"):
+        # A guess: a component is its element's place; pointing it at another element is refused.
+        raise invalid("dashboard_element_id", "invalid", f"dashboard_element_id {element_id!r} does not match this "
+                      "component")
+    layout_id = data.pop("dashboard_layout_id", None)
     updated = dict(component)
-    apply_patch(updated, {k: v for k, v in data.items() if k not in ("dashboard_layout_id", "dashboard_element_id")})
+    if layout_id is not None and layout_id != component.get("dashboard_layout_id"):
+        # Moving a tile to another tab: the API description lets a PATCH write
+        # dashboard_layout_id (DashboardLayoutComponent, not readOnly) and
+        # looker-api.md: "a component's dashboard_layout_id can be patched to
+        # move a tile". Only within the same dashboard (a guess: 422 otherwise).
+        here = store.find("dashboard_layouts", component.get("dashboard_layout_id")) or {}
+        there = reference(store, "dashboard_layouts", layout_id, "dashboard_layout_id")
+        if there.get("dashboard_id") != here.get("dashboard_id"):
+            raise invalid("dashboard_layout_id", "invalid", "a component can only move to a layout of its dashboard")
+        updated["dashboard_layout_id"] = layout_id
+    apply_patch(updated, data)
     store.save("dashboard_layout_components", updated)
     return render(store, "dashboard_layout_components", updated)
 

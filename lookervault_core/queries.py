@@ -1,0 +1,81 @@
+"""Where a backup holds query objects: the queries behind looks and tiles, found anywhere.
+
+LookerVault backs looks up with only `query_id`, but the same query often sits
+in full elsewhere in the backup: inside a dashboard tile (`query`,
+`look.query`, `result_maker.query`) or a merged-results tile's source queries.
+Looker never deletes a query, so every id a backup names is a query that
+existed on the source instance; `query_objects` finds the ones whose content
+the backup holds, by their source id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from .backup import BackupItem, BackupReader
+from .content_types import ContentType
+
+__all__ = ["build_query_catalog", "query_ids", "query_objects"]
+
+Query = Mapping[str, object]
+
+
+def _mapping(value: object) -> Mapping[str, object] | None:
+    return value if isinstance(value, Mapping) else None
+
+
+def _list(value: object) -> list[Mapping[str, object]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, (list, tuple)) else []
+
+
+def _tile_queries(element: Mapping[str, object]) -> Iterator[Query]:
+    for holder in (element, _mapping(element.get("look")), _mapping(element.get("result_maker"))):
+        query = _mapping(holder.get("query")) if holder is not None else None
+        if query is not None:
+            yield query
+    merge = _mapping(element.get("merge_result"))
+    for source in _list(merge.get("source_queries") if merge is not None else None):
+        query = _mapping(source.get("query"))
+        if query is not None:
+            yield query
+
+
+def query_objects(content_type: ContentType, data: Mapping[str, object]) -> Iterator[Query]:
+    """Every query object held in one backup item (a look's, its tiles', a plan's)."""
+    if content_type in (ContentType.LOOK, ContentType.SCHEDULED_PLAN):
+        query = _mapping(data.get("query"))
+        if query is not None:
+            yield query
+    elif content_type is ContentType.DASHBOARD:
+        for element in _list(data.get("dashboard_elements")):
+            yield from _tile_queries(element)
+
+
+def query_ids(content_type: ContentType, data: Mapping[str, object]) -> Iterator[str]:
+    """Every query id an item refers to, whether or not it holds the query itself."""
+    if data.get("query_id") is not None and content_type in (ContentType.LOOK, ContentType.SCHEDULED_PLAN):
+        yield str(data["query_id"])
+    for element in _list(data.get("dashboard_elements")) if content_type is ContentType.DASHBOARD else ():
+        for holder in (element, _mapping(element.get("look")), _mapping(element.get("result_maker"))):
+            if holder is not None and holder.get("query_id") is not None:
+                yield str(holder["query_id"])
+    for query in query_objects(content_type, data):
+        if query.get("id") is not None:
+            yield str(query["id"])
+
+
+def build_query_catalog(reader: BackupReader) -> dict[str, Query]:
+    """Source query id → the query object, for every query the backup holds anywhere.
+
+    Reads each look, dashboard and scheduled plan once; corrupt rows are passed
+    over (they fail as their own items).
+    """
+    catalog: dict[str, Query] = {}
+    for content_type in (ContentType.LOOK, ContentType.DASHBOARD, ContentType.SCHEDULED_PLAN):
+        for item in reader.items(content_type):
+            if not isinstance(item, BackupItem):
+                continue
+            for query in query_objects(content_type, item.data):
+                if query.get("id") is not None:
+                    catalog.setdefault(str(query["id"]), query)
+    return catalog

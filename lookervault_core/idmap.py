@@ -85,7 +85,29 @@ class IdMap:
         Across instances an unmapped id means "not restored yet": the same
         number there belongs to some unrelated object.
         """
-        return self.get(kind, source_id) or (source_id if self.same_instance else None)
+        return self.lookup(kind, source_id)[0]
+
+    def lookup(self, kind: str, source_id: str) -> tuple[str | None, bool]:
+        """Like `resolve`, and whether the id is only assumed (same instance, never mapped).
+
+        An assumed id is a guess that the object kept its id: before anything
+        is written to it, the live object must be shown to be the backup's own
+        (see restore.identity), since a backup does not record its instance.
+        """
+        mapped = self.get(kind, source_id)
+        if mapped is not None:
+            return mapped, False
+        return (source_id, True) if self.same_instance else (None, False)
+
+    def forget(self, kind: str, source_id: str) -> None:
+        """Drop a mapping whose destination object no longer exists, so the item is resolved afresh."""
+        with self._lock:
+            self._conn.execute(
+                "DELETE FROM id_map WHERE source=? AND destination=? AND kind=? AND source_id=?",
+                (self.source, self.destination, kind, source_id),
+            )
+            self._conn.commit()
+            self._cache.pop((kind, source_id), None)
 
     def set(self, kind: str, source_id: str, destination_id: str) -> None:
         """Record that `source_id` now lives at `destination_id` (identity on the same instance is implied)."""

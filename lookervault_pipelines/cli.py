@@ -24,10 +24,12 @@ from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookervaultError
 from lookervault_core.graph import TYPE_ORDER
+from lookervault_core.restore import Restorer, missing_requirements
 
 from .deadletters import dead_letters, failed_keys
 from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
 from .partitions import sync_partitions
+from .resources import LookerResource, RestoreStateResource
 from .summary import RunSummary, summarize
 
 __all__ = ["main"]
@@ -180,17 +182,28 @@ def main() -> None:
 @click.option("--workers", type=click.IntRange(1, 256), help="threads per run (default 8)")
 @click.option("--source-instance", help="name of the instance the backup came from, when it is not the "
               "destination: ids are then mapped, never assumed equal")
+@click.option("--with-dependencies", is_flag=True, help="also restore every folder, look, user, group, role "
+              "and set the selection needs that Looker lacks")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
             dry_run: bool, skip_modified: bool, workers: int | None, source_instance: str | None,
-            as_json: bool) -> None:
+            with_dependencies: bool, as_json: bool) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
     sys.exit(restore_backup(
         backup_path, types=_types(types), ids=_split(ids), folders=_split(folders), owners=list(owners),
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
-        workers=workers, source_instance=source_instance, as_json=as_json,
+        workers=workers, source_instance=source_instance, with_dependencies=with_dependencies, as_json=as_json,
     ))
+
+
+def _dependencies(backup_path: str, roots: Sequence[tuple[ContentType, str]],
+                  source_instance: str | None) -> list[tuple[ContentType, str]]:
+    """What the selection needs that Looker lacks, read from Looker (reads only)."""
+    looker, state = LookerResource(), RestoreStateResource(source_instance=source_instance)
+    with BackupReader(backup_path) as reader, looker.connect() as client, \
+            state.idmap(client.settings.instance_id) as idmap:
+        return missing_requirements(Restorer(client, reader, idmap, dry_run=True), roots)
 
 
 def restore_backup(
@@ -206,6 +219,7 @@ def restore_backup(
     skip_modified: bool = False,
     workers: int | None = None,
     source_instance: str | None = None,
+    with_dependencies: bool = False,
     as_json: bool = False,
 ) -> int:
     """Sync partitions, restore the selection type by type in dependency order; the exit code."""
@@ -227,6 +241,16 @@ def restore_backup(
     for row in rows:
         if row.id != "unknown":
             by_type.setdefault(row.content_type, []).append(row.id)
+    if with_dependencies:
+        try:
+            needed = _dependencies(backup_path, [(ct, i) for ct, ids in by_type.items() for i in ids],
+                                   source_instance)
+        except LookervaultError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if not as_json:
+            click.echo(f"with dependencies Looker lacks: {', '.join(f'{ct.label} {i}' for ct, i in needed) or 'none'}")
+        for ct, item_id in needed:
+            by_type.setdefault(ct, []).append(item_id)
     options: dict[str, object] = {"dry_run": dry_run, "skip_modified": skip_modified}
     if workers:
         options["workers"] = workers

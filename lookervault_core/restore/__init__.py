@@ -1,7 +1,9 @@
 """Restore backup items into Looker, one at a time or many on a thread pool."""
 
 from .batch import BatchSummary, ItemFailure, Outcome, restore_many
+from .closure import missing_requirements
 from .restorer import Restorer
 from .result import Action, RestoreResult
 
-__all__ = ["Action", "BatchSummary", "ItemFailure", "Outcome", "RestoreResult", "Restorer", "restore_many"]
+__all__ = ["Action", "BatchSummary", "ItemFailure", "Outcome", "RestoreResult", "Restorer", "missing_requirements",
+           "restore_many"]

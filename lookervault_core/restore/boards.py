@@ -42,9 +42,9 @@ def restore_board(run: ItemRun) -> RestoreResult:
                 if item.get(field) is not None:
                     targets[(str(item.get("id")), field)] = run.require(
                         Ref(ct, str(item[field]), f"board_items[{item.get('id')}].{field}"))
-    dest = run.resolve(CT.BOARD.label, run.source_id)
-    action, board_id, after = run.upsert(dest, body, get=sdk.board, create=sdk.create_board,  # type: ignore[arg-type]
-                                         update=sdk.update_board)  # type: ignore[arg-type]
+    action, board_id, after = run.upsert(None, body, get=sdk.board, create=sdk.create_board,  # type: ignore[arg-type]
+                                         update=sdk.update_board,  # type: ignore[arg-type]
+                                         live=run.counterpart(sdk.board))
     if action is Action.SKIPPED:
         return run.finish(action, board_id, after)
     live = after or {}

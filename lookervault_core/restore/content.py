@@ -141,11 +141,11 @@ def restore_look(run: ItemRun) -> RestoreResult:
     query_id = ensure_query(run, data.get("query"), data.get("query_id"), "query_id")
     if query_id is not None:
         body["query_id"] = query_id
-    dest = run.resolve(CT.LOOK.label, run.source_id)
     find = titled_in_folder(run, lambda: sdk.search_looks(title=str(body.get("title")),
                                                            folder_id=str(body.get("folder_id"))))
-    action, dest_id, after = run.upsert(dest, body, get=sdk.look, create=sdk.create_look,  # type: ignore[arg-type]
-                                        update=sdk.update_look, find=find)  # type: ignore[arg-type]
+    action, dest_id, after = run.upsert(None, body, get=sdk.look, create=sdk.create_look,  # type: ignore[arg-type]
+                                        update=sdk.update_look, find=find,  # type: ignore[arg-type]
+                                        live=run.counterpart(sdk.look))
     return run.finish(action, dest_id, after)
 
 

@@ -71,11 +71,11 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
     # fails the dashboard without leaving half of it behind.
     looks = {str(el.get("id")): run.require(Ref(CT.LOOK, str(el["look_id"]), f"dashboard_elements[{el.get('id')}].look_id"))
              for el in mappings(data.get("dashboard_elements")) if el.get("look_id") is not None}
-    dest = run.resolve(CT.DASHBOARD.label, run.source_id)
     find = titled_in_folder(run, lambda: sdk.search_dashboards(title=str(body.get("title")),
                                                                 folder_id=str(body.get("folder_id"))))
-    action, dest_id, after = run.upsert(dest, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
-                                        update=sdk.update_dashboard, find=find)  # type: ignore[arg-type]
+    action, dest_id, after = run.upsert(None, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
+                                        update=sdk.update_dashboard, find=find,  # type: ignore[arg-type]
+                                        live=run.counterpart(sdk.dashboard))
     if action is Action.SKIPPED:
         return run.finish(action, dest_id, after)
     live = after if after is not None else (run.get(lambda: sdk.dashboard(dest_id)) if dest_id else None) or {}

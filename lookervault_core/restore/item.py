@@ -12,6 +12,7 @@ from looker_sdk.rtl.serialize import converter40
 from ..content_types import ContentType, TypeSpec, spec
 from ..errors import MissingDependency, NotFound, ValidationFailed
 from ..graph import Ref
+from .identity import same_object
 from .payload import as_datetime, content_hash, diff
 from .result import Action, RestoreResult
 
@@ -107,18 +108,58 @@ class ItemRun:
         if not self.dry_run:
             self.restorer.idmap.set(kind, source_id, destination_id)
 
+    def forget(self, kind: str, source_id: str) -> None:
+        """Drop a stale mapping (not in a dry run, which must leave no trace)."""
+        if not self.dry_run:
+            self.restorer.idmap.forget(kind, source_id)
+
+    def _after_stale(self, kind: str, source_id: str, dest: str) -> tuple[str | None, bool]:
+        """Where to look once the mapping to `dest` proved stale: the own id on the same instance, else nowhere."""
+        self.note(f"the id map said {kind} {source_id} is {dest}, which Looker no longer has; resolved afresh")
+        self.forget(kind, source_id)
+        return (source_id, True) if self.restorer.idmap.same_instance else (None, False)
+
+    def counterpart(self, get: Callable[[str], object]) -> Payload | None:
+        """The live object this item corresponds to, or None when it has none yet.
+
+        By its mapped id; a mapping whose object Looker no longer has is
+        dropped and the item resolved afresh. By its own id only on the
+        instance the backup came from, and only when the object there is
+        provably the backup's own (restore.identity): otherwise nothing is
+        written to it, and the item is matched by natural key or created.
+        """
+        label = self.content_type.label
+        dest, assumed = self.restorer.idmap.lookup(label, self.source_id)
+        live = None if dest is None else self.get(lambda: get(dest))  # type: ignore[arg-type]
+        if live is None and dest is not None and not assumed:
+            dest, assumed = self._after_stale(label, self.source_id, dest)
+            live = None if dest is None else self.get(lambda: get(dest))
+        if live is not None and assumed and not same_object(self.content_type, self.data, live):
+            self.note(f"{label} {dest} in Looker is another object than the backup's (its created_at or "
+                      "name differs); nothing written to it")
+            return None
+        return live
+
     def require(self, ref: Ref) -> str | None:
         """The destination id of a referenced item, checking that it exists in Looker.
+
+        An id assumed on the same instance counts only when the object there
+        is the backup's own; a stale mapping is dropped (see `counterpart`).
 
         Raises:
             MissingDependency: a hard reference whose target is not in Looker.
         """
-        dest = self.resolve(ref.content_type.label, ref.id)
+        label = ref.content_type.label
+        dest, assumed = self.restorer.idmap.lookup(label, ref.id)
         in_backup = self.restorer.backup.has(ref.content_type, ref.id)
-        if dest is None and not in_backup:
+        if not in_backup and (dest is None or assumed):
             # A dependency that is in Looker but not in the backup is used as it is.
-            dest = ref.id
-        if dest is not None and self.restorer.exists(self, ref.content_type, dest):
+            dest, assumed = ref.id, False
+        live = None if dest is None else self.restorer.probe(self, ref.content_type, dest)
+        if live is None and dest is not None and not assumed and in_backup:
+            dest, assumed = self._after_stale(label, ref.id, dest)
+            live = None if dest is None else self.restorer.probe(self, ref.content_type, dest)
+        if live is not None and (not assumed or self.restorer.is_backup_object(ref.content_type, ref.id, live)):
             return dest
         if self.dry_run and in_backup:
             # This same restore would create it first; its id is not known yet.

@@ -14,11 +14,12 @@ from looker_sdk.sdk.api40.methods import Looker40SDK
 from ..backup import BackupReader
 from ..content_types import ContentType as CT
 from ..content_types import spec
-from ..errors import NotFound
+from ..errors import LookervaultError, NotFound
 from ..idmap import IdMap
 from ..queries import build_query_catalog
 from . import access, boards, content, dashboards, lookml
-from .item import ItemRun
+from .identity import identity_fields, same_object
+from .item import ItemRun, as_dict
 from .result import RestoreResult
 
 if TYPE_CHECKING:
@@ -77,7 +78,8 @@ class Restorer:
         self.skip_modified = skip_modified
         self._guard = threading.Lock()
         self._item_locks: dict[tuple[CT, str], threading.Lock] = {}
-        self._known: set[tuple[CT, str]] = set()
+        #: (type, destination id) → identity fields of objects known to exist (None: restored here)
+        self._known: dict[tuple[CT, str], Mapping[str, object] | None] = {}
         self._cache: dict[str, object] = {}
         self._catalog_lock = threading.Lock()
         self._catalog: dict[str, Mapping[str, object]] | None = None
@@ -110,29 +112,63 @@ class Restorer:
     # --- shared knowledge of the destination -------------------------------------------
 
     def mark_exists(self, content_type: CT, dest_id: str) -> None:
+        """Note that Looker has this object (just restored): references to it need no probe."""
         with self._guard:
-            self._known.add((content_type, dest_id))
+            self._known.setdefault((content_type, dest_id), None)
 
-    def exists(self, run: ItemRun, content_type: CT, dest_id: str) -> bool:
-        """Whether Looker has this object, asking once per object and run of the Restorer."""
+    def probe(self, run: ItemRun, content_type: CT, dest_id: str) -> Mapping[str, object] | None:
+        """The identity fields of a live object (see restore.identity), or None when Looker lacks it.
+
+        Asks once per object and Restorer; an object this Restorer restored
+        answers without a call (its identity is then not needed).
+        """
         with self._guard:
             if (content_type, dest_id) in self._known:
-                return True
+                return self._known[(content_type, dest_id)] or {}
         if content_type is CT.EXPLORE:
             model, _, explore = dest_id.partition("::")
             fetch: Callable[[], object] = lambda: run.sdk.lookml_model_explore(model, explore, fields="name")  # noqa: E731
         else:
             getter = getattr(run.sdk, spec(content_type).get)
             if _takes_fields(spec(content_type).get):
-                fetch = lambda: getter(dest_id, fields=spec(content_type).probe_fields)  # noqa: E731
+                fields = ",".join(dict.fromkeys([*spec(content_type).probe_fields.split(","),
+                                                 *identity_fields(content_type)]))
+                fetch = lambda: getter(dest_id, fields=fields)  # noqa: E731
             else:
                 fetch = lambda: getter(dest_id)  # noqa: E731
         try:
-            run.call(fetch)
+            found = as_dict(run.call(fetch))
         except NotFound:
+            return None
+        with self._guard:
+            self._known[(content_type, dest_id)] = found
+        return found
+
+    def exists(self, run: ItemRun, content_type: CT, dest_id: str) -> bool:
+        """Whether Looker has this object, asking once per object and Restorer."""
+        return self.probe(run, content_type, dest_id) is not None
+
+    def present(self, content_type: CT, source_id: str) -> bool:
+        """Whether Looker has this backup item's object: at its mapped id, or provably at its own."""
+        dest, assumed = self.idmap.lookup(content_type.label, source_id)
+        if dest is None:
             return False
-        self.mark_exists(content_type, dest_id)
-        return True
+        live = self.probe(ItemRun(self, content_type, source_id, {}), content_type, dest)
+        return live is not None and (not assumed or self.is_backup_object(content_type, source_id, live))
+
+    def is_backup_object(self, content_type: CT, source_id: str, live: Mapping[str, object]) -> bool:
+        """Whether a live object (from `probe`) is this backup item's own object.
+
+        An object this Restorer restored itself (probed as `{}`) is. A backup
+        row that cannot be read establishes nothing.
+        """
+        if not live:
+            return True
+        try:
+            data = self.backup.get(content_type, source_id).data
+        except LookervaultError:
+            return False
+        return same_object(content_type, data, live)
 
     def backup_query(self, query_id: str) -> Mapping[str, object] | None:
         """The query object with this source id held anywhere in the backup (see `queries`), or None.

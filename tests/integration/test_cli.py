@@ -119,3 +119,21 @@ def test_dagster_asset_materialize_restores_one_partition(env: tuple[FakeLooker,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert [d["title"] for d in fake.all("dashboards").values()].count("Sales Overview") == 1
+
+
+def test_one_dashboard_with_the_dependencies_looker_lacks(env: tuple[FakeLooker, dict[str, str], Path]) -> None:
+    fake, environ, backup = env
+    fake.remove("dashboards", "101")
+    fake.remove("looks", "201")   # a tile of dashboard 101 shows it
+    fake.put("folders", {**fake.get("folders", "11"), "name": "Renamed"})  # type: ignore[dict-item]
+    alone = lookervault(environ, "restore", "--backup", str(backup), "--types", "dashboards", "--ids", "101")
+    assert alone.returncode == 1 and "needs look 201" in alone.stdout
+    both = lookervault(environ, "restore", "--backup", str(backup), "--types", "dashboards", "--ids", "101",
+                       "--with-dependencies", "--json")
+    assert both.returncode == 0, both.stdout + both.stderr
+    report = json.loads(both.stdout)
+    assert report["totals"]["created"] == 2 and report["totals"]["failed"] == 0  # the look, then the dashboard
+    assert {r["content_type"] for r in report["runs"] if r["counts"]["created"]} == {"looks", "dashboards"}
+    # Folder 11 exists (renamed): it is used as it is, not restored.
+    assert fake.get("folders", "11")["name"] == "Renamed"  # type: ignore[index]
+    assert [d["title"] for d in fake.all("dashboards").values()].count("Sales Overview") == 1

@@ -10,9 +10,9 @@ from looker_sdk.rtl import model as sdk_model
 from looker_sdk.rtl.serialize import converter40
 
 from ..content_types import ContentType, TypeSpec, spec
-from ..errors import MissingDependency, NotFound, ValidationFailed
+from ..errors import LookerApiError, MissingDependency, NotFound, ValidationFailed
 from ..graph import Ref
-from .payload import as_datetime, content_hash, diff
+from .payload import as_datetime, body_from, content_hash, diff
 from .result import Action, RestoreResult
 
 if TYPE_CHECKING:
@@ -27,7 +27,16 @@ Payload = dict[str, object]
 
 
 def _is_duplicate(exc: ValidationFailed) -> bool:
-    return any(e.code == "already_exists" for e in exc.errors)
+    # Looker answers a duplicate with 422 `already_exists` (folders, looks,
+    # dashboards) or 409 "Resource Already Exists" (documented on the creates
+    # of groups, roles, sets, users and content in the API description).
+    return exc.status == 409 or any(e.code == "already_exists" for e in exc.errors)
+
+
+def _is_built_in(exc: LookerApiError) -> bool:
+    # Looker quirk: 405 "Resource Can't Be Modified" is its answer to updates of
+    # built-in roles and sets (API description, PATCH /roles/{role_id} and others).
+    return exc.status == 405
 
 
 def as_dict(obj: object) -> Payload:
@@ -95,6 +104,10 @@ class ItemRun:
         """A write whose answer is not a model (membership lists, role sets)."""
         if not self.dry_run:
             self.call(fn)
+
+    def body(self, exclude: frozenset[str] = frozenset()) -> Payload:
+        """The backup blob's writable fields (nested objects cut to their Write models), minus `exclude`."""
+        return body_from(self.data, self.spec.writable - exclude, self.spec.nested)
 
     # --- ids and references -----------------------------------------------------------
 
@@ -200,7 +213,16 @@ class ItemRun:
         if not changes:
             return Action.UNCHANGED, dest, live
         self.changed(*sorted(changes))
-        updated = self.write(lambda: update(dest, changes))
+        try:
+            updated = self.write(lambda: update(dest, changes))
+        except LookerApiError as exc:
+            if not _is_built_in(exc):
+                raise
+            self.changes.clear()
+            self.remember(self.content_type.label, self.source_id, dest)
+            self.note(f"built in on this instance: Looker refuses to modify it (405); mapped, left as it is "
+                      f"(differs in {', '.join(sorted(changes))})")
+            return Action.SKIPPED, dest, live
         if updated is None:
             return Action.WOULD_UPDATE, dest, None
         self.remember(self.content_type.label, self.source_id, dest)

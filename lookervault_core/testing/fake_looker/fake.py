@@ -135,6 +135,15 @@ class FakeLooker:
         self._app.strict = value
 
     @property
+    def email_credentials_denied(self) -> bool:
+        """Whether credentials_email writes get 403, as on Looker (Google Cloud core)."""
+        return self._store.email_credentials_denied
+
+    @email_credentials_denied.setter
+    def email_credentials_denied(self, value: bool) -> None:
+        self._store.email_credentials_denied = value
+
+    @property
     def latency_ms(self) -> float:
         """Delay added to every call."""
         return self._app.latency_ms

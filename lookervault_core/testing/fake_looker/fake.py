@@ -193,6 +193,12 @@ class FakeLooker:
             record = ingest.put(self._store, collection, obj)
             return render(self._store, collection, record)
 
+    def secret_parameters(self, plan_id: str) -> list[object]:
+        """The write-only secrets of a plan's destinations, which GET never shows (for assertions)."""
+        with self._store.lock:
+            return [d.get("secret_parameters")
+                    for d in self._store.by("scheduled_plan_destinations", "scheduled_plan_id", str(plan_id))]
+
     def remove(self, collection: str, id: str) -> None:  # noqa: A002 - contract name
         """Delete an object (and the parts it owns) behind the API's back."""
         with self._store.lock:

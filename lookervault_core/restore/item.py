@@ -209,7 +209,9 @@ class ItemRun:
         if self.restorer.skip_modified and self.modified_since_backup(live):
             self.note("changed in Looker since the backup; skipped (--skip-modified)")
             return Action.SKIPPED, dest, live
-        changes = diff(body, live)
+        # Nested live objects carry read-only fields the body never has
+        # (certification_metadata.user_name): compare their writable parts only.
+        changes = diff(body, {**live, **body_from(live, self.spec.nested.keys(), self.spec.nested)})
         if not changes:
             return Action.UNCHANGED, dest, live
         self.changed(*sorted(changes))

@@ -10,13 +10,19 @@ derived from the SDK's own attrs models — the fields of `Dashboard` absent fro
 from __future__ import annotations
 
 import enum
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import attr
 from looker_sdk.sdk.api40 import models as m
 
-__all__ = ["ContentType", "TypeSpec", "SPECS", "spec", "writable_fields", "read_only_fields"]
+__all__ = ["ContentType", "NestedFields", "TypeSpec", "SPECS", "fields_param", "nested_writable", "spec",
+           "writable_fields", "read_only_fields"]
+
+#: Writable fields of nested Write models, by field: {"certification_metadata": ({"notes", ...}, {...})}.
+NestedFields = Mapping[str, tuple[frozenset[str], "NestedFields"]]
 
 
 class ContentType(enum.IntEnum):
@@ -69,6 +75,46 @@ def writable_fields(*write_models: type) -> frozenset[str]:
     return out
 
 
+def _nested_model(hint: object) -> type | None:
+    # Unwrap Optional[...] and Sequence[...] down to an attrs model class, if any.
+    for _ in range(4):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if not args:
+            break
+        hint = args[0]
+    return hint if isinstance(hint, type) and attr.has(hint) else None
+
+
+@cache
+def nested_writable(*write_models: type) -> NestedFields:
+    """For each field holding a nested Write model, the fields that model lets a client send.
+
+    Looker quirk: nested models have read-only fields of their own (a look's
+    `certification_metadata.updated_at` and `.user_name`); a backup's nested
+    object is cut down to its Write model's fields, recursively.
+    """
+    out: dict[str, tuple[frozenset[str], NestedFields]] = {}
+    for model in write_models:
+        hints = typing.get_type_hints(model, globalns=vars(m))
+        for f in attr.fields(model):
+            nested = _nested_model(hints.get(f.name))
+            if nested is not None and nested is not model:
+                out[f.name] = (_field_names(nested), nested_writable(nested))
+    return out
+
+
+def fields_param(model: type, *wanted: str) -> str:
+    """A `fields=` value asking for `wanted` plus every field `model` requires.
+
+    Looker quirk (looker-sdk): Looker answers exactly the fields asked for, and
+    the SDK cannot deserialise a model without its required fields (a
+    `FolderBase` without `name` fails inside cattrs), so every call with
+    `fields=` must name them.
+    """
+    required = [f.name for f in attr.fields(model) if f.default is attr.NOTHING]
+    return ",".join(dict.fromkeys([*wanted, *required]))
+
+
 def read_only_fields(read_model: type, *write_models: type) -> frozenset[str]:
     """Fields of the read model that no Write model has."""
     return _field_names(read_model) - writable_fields(*write_models)
@@ -97,6 +143,11 @@ class TypeSpec:
         return writable_fields(*self.write_models) - self.nested_dropped
 
     @cached_property
+    def nested(self) -> NestedFields:
+        """Writable fields of the nested Write models (see `nested_writable`)."""
+        return nested_writable(*self.write_models)
+
+    @cached_property
     def read_only(self) -> frozenset[str]:
         """Fields of the read model that Looker ignores on write."""
         return read_only_fields(self.read_model, *self.write_models)
@@ -108,8 +159,7 @@ class TypeSpec:
         Looker quirk (looker-sdk): a Folder without `name` fails inside cattrs,
         so an existence check cannot ask for `id` alone.
         """
-        required = [f.name for f in attr.fields(self.read_model) if f.default is attr.NOTHING]
-        return ",".join(dict.fromkeys([self.key_field, *required]))
+        return fields_param(self.read_model, self.key_field)
 
     @property
     def restorable(self) -> bool:

@@ -109,10 +109,17 @@ class IdMap:
             self._conn.commit()
             self._cache.pop((kind, source_id), None)
 
-    def set(self, kind: str, source_id: str, destination_id: str) -> None:
-        """Record that `source_id` now lives at `destination_id` (identity on the same instance is implied)."""
+    def set(self, kind: str, source_id: str, destination_id: str, *, created: bool = False) -> None:
+        """Record that `source_id` now lives at `destination_id`.
+
+        On the same instance an object at its own id needs no row (`lookup`
+        assumes it), unless restore `created` it there: a new object that got
+        its source's id by chance must be recorded, since it cannot be
+        recognised by identity (restore.identity) later.
+        """
         known = self.get(kind, source_id)
-        if known == destination_id or (self.same_instance and source_id == destination_id and known is None):
+        if known == destination_id or (self.same_instance and source_id == destination_id and known is None
+                                       and not created):
             return
         with self._lock:
             self._conn.execute(

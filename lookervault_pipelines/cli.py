@@ -179,6 +179,8 @@ def main() -> None:
 @click.option("--updated-to", type=click.DateTime(), help="only items updated at or before this time")
 @click.option("--dry-run", is_flag=True, help="record what would change; write nothing to Looker")
 @click.option("--skip-modified", is_flag=True, help="leave items changed in Looker since the backup")
+@click.option("--exact-access", is_flag=True, help="make users' roles and group memberships exactly the "
+              "backup's, removing ones granted since (default: only add)")
 @click.option("--workers", type=click.IntRange(1, 256), help="threads per run (default 8)")
 @click.option("--source-instance", help="name of the instance the backup came from, when it is not the "
               "destination: ids are then mapped, never assumed equal")
@@ -187,13 +189,14 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
-            dry_run: bool, skip_modified: bool, workers: int | None, source_instance: str | None,
-            with_dependencies: bool, as_json: bool) -> None:
+            dry_run: bool, skip_modified: bool, exact_access: bool, workers: int | None,
+            source_instance: str | None, with_dependencies: bool, as_json: bool) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
     sys.exit(restore_backup(
         backup_path, types=_types(types), ids=_split(ids), folders=_split(folders), owners=list(owners),
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
-        workers=workers, source_instance=source_instance, with_dependencies=with_dependencies, as_json=as_json,
+        exact_access=exact_access, workers=workers, source_instance=source_instance,
+        with_dependencies=with_dependencies, as_json=as_json,
     ))
 
 
@@ -217,6 +220,7 @@ def restore_backup(
     updated_to: datetime | None = None,
     dry_run: bool = False,
     skip_modified: bool = False,
+    exact_access: bool = False,
     workers: int | None = None,
     source_instance: str | None = None,
     with_dependencies: bool = False,
@@ -252,6 +256,8 @@ def restore_backup(
         for ct, item_id in needed:
             by_type.setdefault(ct, []).append(item_id)
     options: dict[str, object] = {"dry_run": dry_run, "skip_modified": skip_modified}
+    if exact_access:
+        options["exact_access"] = True
     if workers:
         options["workers"] = workers
     if source_instance:

@@ -32,6 +32,8 @@ class RestoreConfig(dg.Config):
 
     dry_run: bool = Field(default=False, description="record what would change; write nothing to Looker")
     skip_modified: bool = Field(default=False, description="leave items changed in Looker since the backup")
+    exact_access: bool = Field(default=False, description="make users' roles and group memberships exactly the "
+                               "backup's, removing ones granted since (default: only add)")
     workers: int | None = Field(default=None, description="threads for this run (default: the Looker resource's)")
 
 
@@ -103,7 +105,8 @@ def restore_keys(
     """
     started = time.perf_counter()
     with backup.open() as reader, looker.connect() as client, state.idmap(client.settings.instance_id) as idmap:
-        restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified)
+        restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified,
+                            exact_access=config.exact_access)
         workers = config.workers or client.settings.workers
         context.log.info(f"restoring {len(keys)} {ct.plural} with {workers} workers"
                          f"{' (dry run)' if config.dry_run else ''} into {client.settings.base_url}")

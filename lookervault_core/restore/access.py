@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from looker_sdk.sdk.api40 import models as m
+
 from ..content_types import ContentType as CT
+from ..content_types import fields_param
+from ..errors import AuthenticationFailed
 from ..graph import Ref
 from .item import ItemRun, Payload, as_dict
 from .payload import body_from, same, sequence
 from .result import Action, RestoreResult
+
+_ID_FIELDS = fields_param(m.User, "id")
+_GROUP_FLAGS = fields_param(m.Group, "id", "name", "externally_managed", "include_by_default")
 
 __all__ = [
     "restore_group",
@@ -28,6 +35,11 @@ def _by_name(run: ItemRun, search: Callable[[], Sequence[object]], name: object)
     return None
 
 
+def _named_like(run: ItemRun, search: Callable[[], Sequence[object]]) -> Callable[[], Payload | None]:
+    """The lookup upsert makes when Looker refuses a create as a duplicate (409 or 422)."""
+    return lambda: _by_name(run, search, run.data.get("name"))
+
+
 def _live_or_same_name(run: ItemRun, get: Callable[[str], object], search: Callable[[], Sequence[object]]) -> Payload | None:
     """The object at the mapped id, else one with the backup's name.
 
@@ -35,8 +47,7 @@ def _live_or_same_name(run: ItemRun, get: Callable[[str], object], search: Calla
     match is the same object restored before (or the same object on another
     instance) and is updated rather than duplicated.
     """
-    dest = run.resolve(run.content_type.label, run.source_id)
-    live = None if dest is None else run.get(lambda: get(dest))
+    live = run.counterpart(get)
     if live is None or live.get("name") != run.data.get("name"):
         named = _by_name(run, search, run.data.get("name"))
         if named is not None:
@@ -59,23 +70,24 @@ def _restore_set(run: ItemRun, get: Callable[[str], object], search: Callable[[]
     if run.data.get("built_in"):
         return _built_in(run, search, run.content_type.label.replace("_", " "))
     live = _live_or_same_name(run, get, search)
-    body = body_from(run.data, run.spec.writable)
+    body = run.body()
     dest = None if live is None else str(live["id"])
-    action, dest, after = run.upsert(dest, body, get=get, create=create, update=update, live=live)
+    action, dest, after = run.upsert(dest, body, get=get, create=create, update=update, live=live,
+                                     find=_named_like(run, search))
     return run.finish(action, dest, after or live)
 
 
 def restore_permission_set(run: ItemRun) -> RestoreResult:
     sdk = run.sdk
     return _restore_set(run, sdk.permission_set,
-                        lambda: sdk.search_permission_sets(name=str(run.data.get("name")), fields="id,name"),
+                        lambda: sdk.search_permission_sets(name=str(run.data.get("name")), fields=fields_param(m.PermissionSet, "id", "name")),
                         sdk.create_permission_set, sdk.update_permission_set)  # type: ignore[arg-type]
 
 
 def restore_model_set(run: ItemRun) -> RestoreResult:
     sdk = run.sdk
     return _restore_set(run, sdk.model_set,
-                        lambda: sdk.search_model_sets(name=str(run.data.get("name")), fields="id,name"),
+                        lambda: sdk.search_model_sets(name=str(run.data.get("name")), fields=fields_param(m.ModelSet, "id", "name")),
                         sdk.create_model_set, sdk.update_model_set)  # type: ignore[arg-type]
 
 
@@ -86,11 +98,11 @@ def _nested_id(data: Mapping[str, object], key: str) -> object:
 
 def restore_role(run: ItemRun) -> RestoreResult:
     sdk = run.sdk
-    search = lambda: sdk.search_roles(name=str(run.data.get("name")), fields="id,name")  # noqa: E731
+    search = lambda: sdk.search_roles(name=str(run.data.get("name")), fields=fields_param(m.Role, "id", "name"))  # noqa: E731
     pset = run.data.get("permission_set")
     if run.data.get("name") == "Admin" and isinstance(pset, Mapping) and pset.get("built_in"):
         return _built_in(run, search, "Admin role")
-    body = body_from(run.data, run.spec.writable)
+    body = run.body()
     # Reads nest permission_set/model_set; writes take their ids.
     for key, ct in (("permission_set", CT.PERMISSION_SET), ("model_set", CT.MODEL_SET)):
         ref_id = _nested_id(run.data, key)
@@ -102,21 +114,23 @@ def restore_role(run: ItemRun) -> RestoreResult:
                 "model_set_id": _nested_id(live, "model_set")}
     dest = None if live is None else str(live["id"])
     action, dest, after = run.upsert(dest, body, get=sdk.role, create=sdk.create_role,  # type: ignore[arg-type]
-                                     update=sdk.update_role, live=live)  # type: ignore[arg-type]
+                                     update=sdk.update_role, live=live,  # type: ignore[arg-type]
+                                     find=_named_like(run, search))
     return run.finish(action, dest, after or live)
 
 
 def restore_group(run: ItemRun) -> RestoreResult:
     sdk = run.sdk
-    search = lambda: sdk.all_groups(fields="id,name")  # noqa: E731
+    search = lambda: sdk.all_groups(fields=fields_param(m.Group, "id", "name"))  # noqa: E731
     if run.data.get("include_by_default"):
         # "All Users": every instance has it and it cannot be created.
         return _built_in(run, search, "group")
     live = _live_or_same_name(run, sdk.group, search)
-    body = body_from(run.data, run.spec.writable)
+    body = run.body()
     dest = None if live is None else str(live["id"])
     action, dest, after = run.upsert(dest, body, get=sdk.group, create=sdk.create_group,  # type: ignore[arg-type]
-                                     update=sdk.update_group, live=live)  # type: ignore[arg-type]
+                                     update=sdk.update_group, live=live,  # type: ignore[arg-type]
+                                     find=_named_like(run, search))
     return run.finish(action, dest, after or live)
 
 
@@ -127,25 +141,54 @@ def _email(data: Mapping[str, object]) -> str | None:
     return str(data["email"]) if data.get("email") else None
 
 
+def _embed_external_id(data: Mapping[str, object]) -> str | None:
+    for creds in sequence(data.get("credentials_embed")):
+        if isinstance(creds, Mapping) and creds.get("external_user_id"):
+            return str(creds["external_user_id"])
+    return None
+
+
+def _restore_embed_user(run: ItemRun) -> RestoreResult:
+    """Map an embed user to the destination's embed user with the same external id.
+
+    Looker quirk: embed users are made by embed sign-on, never by the API —
+    `credentials_embed` is read-only on User and the API has no create call for
+    it (only GET and DELETE /users/{user_id}/credentials_embed). The API finds
+    one by its external id: GET /users/credential/embed/{external_user_id}.
+    """
+    external = _embed_external_id(run.data)
+    found = None
+    if external is not None:
+        ext = external
+        found = run.get(lambda: run.sdk.user_for_credential("embed", ext, fields=_ID_FIELDS))
+    if found is None:
+        run.note(f"embed user{'' if external is None else f' {external!r}'}: not restorable through the API; "
+                 "Looker makes it again at the user's next embed sign-on")
+        return run.finish(Action.SKIPPED, None)
+    dest = str(found["id"])
+    run.remember(CT.USER.label, run.source_id, dest)
+    run.note(f"embed user {external!r}: mapped to Looker's embed user {dest}; embed users are never written")
+    return run.finish(Action.SKIPPED, dest, found)
+
+
 def restore_user(run: ItemRun) -> RestoreResult:
     """A user's fields, then its email login, group memberships and roles.
 
     Looker quirk: `email`, `group_ids` and `role_ids` are read-only on the user
-    and each has its own endpoint; memberships are only added, never removed.
+    and each has its own endpoint. Memberships and roles are only added, never
+    removed, unless the Restorer was asked for `exact_access`.
     """
     sdk, data = run.sdk, run.data
     if data.get("credentials_embed") or data.get("is_embed_user"):
-        run.note("embed user; embed users are created by embed sign-on, not by restore")
-        return run.finish(Action.SKIPPED, None)
+        return _restore_embed_user(run)
     email = _email(data)
-    dest = run.resolve(CT.USER.label, run.source_id)
-    live = None if dest is None else run.get(lambda: sdk.user(dest))
+    live = run.counterpart(sdk.user)
     if email and (live is None or (_email(live) not in (None, email))):
         # Emails are unique: a user with the backup's email is this user. Looker's
         # search treats "_" and "%" as wildcards, so keep exact matches only.
         matches = [as_dict(u) for u in run.call(lambda: sdk.search_users(email=email))]
         live = next((u for u in matches if u.get("email") == email), live)
-    body = body_from(data, run.spec.writable - {"home_folder_id"})
+    body = run.body(frozenset({"home_folder_id"}))
     if data.get("home_folder_id") is not None:
         home = run.require(Ref(CT.FOLDER, str(data["home_folder_id"]), "home_folder_id", hard=False))
         if home is not None:
@@ -157,30 +200,93 @@ def restore_user(run: ItemRun) -> RestoreResult:
         return run.finish(action, dest_id, live)
     state = after or live or {}
     if email and _email(state) != email:
-        run.changed("credentials_email.email")
-        if dest_id is not None:
-            uid = dest_id
-            if state.get("credentials_email"):
-                run.write(lambda: sdk.update_user_credentials_email(uid, {"email": email}))  # type: ignore[arg-type]
-            else:
-                run.write(lambda: sdk.create_user_credentials_email(uid, {"email": email}))  # type: ignore[arg-type]
-    _sync_memberships(run, dest_id, state)
+        _set_email(run, dest_id, state, email)
+    _sync_groups(run, dest_id, state)
+    _sync_roles(run, dest_id, state)
     return run.finish(action, dest_id, state)
 
 
-def _sync_memberships(run: ItemRun, dest_id: str | None, live: Mapping[str, object]) -> None:
-    sdk, data = run.sdk, run.data
+def _set_email(run: ItemRun, dest_id: str | None, live: Mapping[str, object], email: str) -> None:
+    sdk = run.sdk
+    run.changed("credentials_email.email")
+    if dest_id is None:
+        return
+    uid = dest_id
+    try:
+        if live.get("credentials_email"):
+            run.write(lambda: sdk.update_user_credentials_email(uid, {"email": email}))  # type: ignore[arg-type]
+        else:
+            run.write(lambda: sdk.create_user_credentials_email(uid, {"email": email}))  # type: ignore[arg-type]
+    except AuthenticationFailed as exc:
+        # Looker quirk: "Calls to this endpoint may be denied by Looker (Google
+        # Cloud core)" (API description, credentials_email), with 403.
+        if exc.status != 403:
+            raise
+        run.changes.remove("credentials_email.email")
+        run.note("email login left to the identity provider: Looker denied credentials_email (403)")
+
+
+def _group_flags(run: ItemRun, group_id: str) -> Mapping[str, object]:
+    """A destination group's name and the flags that say whether restore may change its members."""
+    flags = run.restorer.cached(f"group-flags:{group_id}", lambda: run.get(
+        lambda: run.sdk.group(group_id, fields=_GROUP_FLAGS)) or {})
+    return flags if isinstance(flags, Mapping) else {}
+
+
+def _leave_membership(run: ItemRun, group_id: str, what: str) -> bool:
+    """Whether Looker, not restore, decides this membership; notes it when the identity provider does."""
+    flags = _group_flags(run, group_id)
+    if flags.get("include_by_default"):
+        return True  # "All Users": Looker puts every user in it.
+    if flags.get("externally_managed"):
+        run.note(f"group {flags.get('name', group_id)} ({group_id}) is managed outside Looker; "
+                 f"{what} left to the identity provider")
+        return True
+    return False
+
+
+def _sync_groups(run: ItemRun, dest_id: str | None, live: Mapping[str, object]) -> None:
+    sdk = run.sdk
     live_groups = {str(g) for g in sequence(live.get("group_ids"))}
-    for gid in sequence(data.get("group_ids")):
+    wanted: set[str] = set()
+    for gid in sequence(run.data.get("group_ids")):
         group = run.require(Ref(CT.GROUP, str(gid), "group_ids"))
-        if group is not None and group not in live_groups:
-            run.changed(f"group_ids[{gid}]")
-            if dest_id is not None:
-                g, uid = group, dest_id
-                run.write(lambda: sdk.add_group_user(g, {"user_id": uid}))  # type: ignore[arg-type]
-    wanted_roles = [r for r in (run.require(Ref(CT.ROLE, str(rid), "role_ids")) for rid in sequence(data.get("role_ids"))) if r]
-    if not same(sorted(wanted_roles), sorted(str(r) for r in sequence(live.get("role_ids")))):
-        run.changed("role_ids")
+        if group is None:
+            continue
+        wanted.add(group)
+        if group in live_groups or _leave_membership(run, group, "adding this user"):
+            continue
+        run.changed(f"group_ids[{gid}]")
         if dest_id is not None:
-            uid = dest_id
-            run.write_raw(lambda: sdk.set_user_roles(uid, wanted_roles))
+            g, uid = group, dest_id
+            run.write(lambda: sdk.add_group_user(g, {"user_id": uid}))  # type: ignore[arg-type]
+    if not run.restorer.exact_access:
+        return
+    for group in sorted(live_groups - wanted):
+        if _leave_membership(run, group, "removing this user"):
+            continue
+        run.changed(f"group_ids[-{group}]")
+        if dest_id is not None:
+            g, uid = group, dest_id
+            run.write_raw(lambda: sdk.delete_group_user(g, uid))
+
+
+def _sync_roles(run: ItemRun, dest_id: str | None, live: Mapping[str, object]) -> None:
+    """Add the backup's roles to the user's; replace them only with `exact_access`.
+
+    Looker quirk: set_user_roles replaces the whole list, so the live roles are
+    sent along with the backup's (a role granted after the backup stays).
+    """
+    live_roles = [str(r) for r in sequence(live.get("role_ids"))]
+    wanted = [r for r in (run.require(Ref(CT.ROLE, str(rid), "role_ids"))
+                          for rid in sequence(run.data.get("role_ids"))) if r]
+    target = wanted if run.restorer.exact_access else [*live_roles, *(r for r in wanted if r not in live_roles)]
+    if same(sorted(set(target)), sorted(set(live_roles))):
+        return
+    if live.get("roles_externally_managed"):
+        run.note("roles are managed by an external directory (roles_externally_managed); left to it")
+        return
+    run.changed("role_ids")
+    if dest_id is not None:
+        uid, roles = dest_id, list(dict.fromkeys(target))
+        run.write_raw(lambda: run.sdk.set_user_roles(uid, roles))

@@ -28,7 +28,7 @@ def _ids(value: object) -> list[str]:
 
 def restore_board(run: ItemRun) -> RestoreResult:
     sdk, data = run.sdk, run.data
-    body = body_from(data, run.spec.writable - {"section_order", "user_id"})
+    body = run.body(frozenset({"section_order", "user_id"}))
     if data.get("user_id") is not None:
         owner = run.require(Ref(CT.USER, str(data["user_id"]), "user_id", hard=False))
         if owner is not None:

@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping, Sequence
 from looker_sdk.sdk.api40 import models as m
 
 from ..content_types import ContentType as CT
-from ..content_types import writable_fields
-from ..errors import UnrestorableItem
+from ..content_types import fields_param, writable_fields
+from ..errors import MissingDependency, UnrestorableItem
 from ..graph import Ref
 from .item import ItemRun, Payload, as_dict
-from .payload import body_from, diff
+from .payload import body_from, diff, mappings, same, sequence
 from .result import Action, RestoreResult
 
 __all__ = ["ensure_query", "restore_folder", "restore_look", "owner_and_folder", "restore_scheduled_plan",
@@ -23,7 +23,14 @@ _DESTINATION_FIELDS = writable_fields(m.ScheduledPlanDestination) - {
     "id", "scheduled_plan_id", "can", "looker_recipient", "secret_parameters",
 }
 
+# Destination types that hold no write-only secret_parameters (S3, SFTP and
+# action hub destinations do: API description, ScheduledPlanDestination.secret_parameters).
+_SECRET_FREE_TYPES = frozenset({"email"})
+_LAYOUT_FIELDS = fields_param(m.DashboardLayout, "id")
+
 _ROOT_FLAGS = ("is_shared_root", "is_users_root", "is_embed_shared_root", "is_embed_users_root")
+_ROOTS_FIELDS = fields_param(m.FolderBase, "id", *_ROOT_FLAGS)
+_PERSONAL_FIELDS = fields_param(m.User, "id", "personal_folder_id")
 
 
 def _system_folder(run: ItemRun) -> RestoreResult | None:
@@ -33,7 +40,7 @@ def _system_folder(run: ItemRun) -> RestoreResult | None:
     dest: str | None = None
     if flag is not None:
         roots = run.restorer.cached("folder-roots", lambda: [
-            as_dict(f) for f in run.call(lambda: run.sdk.all_folders(fields="id," + ",".join(_ROOT_FLAGS)))
+            as_dict(f) for f in run.call(lambda: run.sdk.all_folders(fields=_ROOTS_FIELDS))
         ])
         assert isinstance(roots, list)
         dest = next((str(r["id"]) for r in roots if r.get(flag)), None)
@@ -44,7 +51,7 @@ def _system_folder(run: ItemRun) -> RestoreResult | None:
         if owner is not None:
             user_id = run.require(Ref(CT.USER, str(owner), "creator_id", hard=False))
             if user_id is not None:
-                user = run.get(lambda: run.sdk.user(user_id, fields="id,personal_folder_id"))
+                user = run.get(lambda: run.sdk.user(user_id, fields=_PERSONAL_FIELDS))
                 dest = None if not user or user.get("personal_folder_id") is None else str(user["personal_folder_id"])
     else:
         return None
@@ -54,24 +61,39 @@ def _system_folder(run: ItemRun) -> RestoreResult | None:
     return run.finish(Action.SKIPPED, dest)
 
 
+def _same_name_sibling(run: ItemRun, body: Payload) -> Callable[[], Payload | None]:
+    """A lookup of the live folder with exactly the backup's name under the same parent.
+
+    Looker quirk: search_folders matches names case-insensitively with `_` and
+    `%` as wildcards, so "Q1_2024" also finds its sibling "Q1-2024": only an
+    exact name is the same folder.
+    """
+    def find() -> Payload | None:
+        name, parent = body.get("name"), body.get("parent_id")
+        if not name or not parent:
+            return None
+        found = run.call(lambda: run.sdk.search_folders(name=str(name), parent_id=str(parent)))
+        return next((f for f in map(as_dict, found) if f.get("name") == name), None)
+    return find
+
+
 def restore_folder(run: ItemRun) -> RestoreResult:
     system = _system_folder(run)
     if system is not None:
         return system
     sdk, data = run.sdk, run.data
-    body = body_from(data, run.spec.writable)
+    body = run.body()
     if data.get("parent_id") is not None:
         body["parent_id"] = run.require(Ref(CT.FOLDER, str(data["parent_id"]), "parent_id"))
-    dest = run.resolve(CT.FOLDER.label, run.source_id)
-    live = None if dest is None else run.get(lambda: sdk.folder(dest))
+    live = run.counterpart(sdk.folder)
+    find = _same_name_sibling(run, body)
     if live is None and body.get("parent_id"):
         # A folder of the same name under the same parent is this folder
         # (Looker refuses a second one): update it rather than fail.
-        found = run.call(lambda: sdk.search_folders(name=str(body.get("name")), parent_id=str(body["parent_id"])))
-        live = as_dict(found[0]) if found else None
+        live = find()
     action, dest_id, after = run.upsert(
         None if live is None else str(live["id"]), body, get=sdk.folder,
-        create=sdk.create_folder, update=sdk.update_folder, live=live,  # type: ignore[arg-type]
+        create=sdk.create_folder, update=sdk.update_folder, live=live, find=find,  # type: ignore[arg-type]
     )
     return run.finish(action, dest_id, after or live)
 
@@ -136,7 +158,7 @@ def owner_and_folder(run: ItemRun, body: Payload) -> None:
 
 def restore_look(run: ItemRun) -> RestoreResult:
     sdk, data = run.sdk, run.data
-    body = body_from(data, run.spec.writable)
+    body = run.body()
     owner_and_folder(run, body)
     query_id = ensure_query(run, data.get("query"), data.get("query_id"), "query_id")
     if query_id is not None:
@@ -149,35 +171,110 @@ def restore_look(run: ItemRun) -> RestoreResult:
     return run.finish(action, dest_id, after)
 
 
+def _plan_owner(run: ItemRun, owner: str) -> str | None:
+    """The destination id of the plan's owner.
+
+    A plan runs with its owner's access: created without one it would run as
+    the API user, so a missing owner fails the plan, naming the owner.
+
+    Raises:
+        MissingDependency: the owner is neither restored nor in Looker.
+    """
+    try:
+        return run.require(Ref(CT.USER, owner, "user_id"))
+    except MissingDependency as exc:
+        user = run.data.get("user")
+        name = user.get("display_name") if isinstance(user, Mapping) else None
+        who = f"its owner {name!r} (user {owner})" if name else f"its owner (user {owner})"
+        raise MissingDependency(
+            exc.content_type, exc.item_id, exc.needs_type, exc.needs_id,
+            f"{who}, {str(exc).partition(', ')[2]}; a schedule runs with its owner's access, "
+            "so it is not created under another user",
+        ) from exc
+
+
+def _plan_tabs(run: ItemRun, dashboard_id: object) -> list[str] | None:
+    """`tab_ids` mapped to the destination dashboard's layouts (a tab is a layout).
+
+    Raises:
+        MissingDependency: a tab has no counterpart among the destination dashboard's layouts.
+    """
+    tabs = [str(t) for t in sequence(run.data.get("tab_ids"))]
+    if not tabs or run.data.get("dashboard_id") is None:
+        return tabs or None
+    if dashboard_id is None:
+        run.note("tab_ids: the dashboard would be restored first; its tabs are mapped then")
+        return None
+    mapped = {t: run.resolve("dashboard_layout", t) for t in tabs}
+    did = str(dashboard_id)
+    layouts = {str(lo.get("id")) for lo in map(as_dict, run.call(
+        lambda: run.sdk.dashboard_dashboard_layouts(did, fields=_LAYOUT_FIELDS)))}
+    missing = [t for t, d in mapped.items() if d is None or d not in layouts]
+    if missing:
+        raise MissingDependency(
+            run.content_type.label, run.source_id, "dashboard_layout", ",".join(missing),
+            f"(tab_ids), which dashboard {did} does not have; restore the dashboard first",
+        )
+    return [str(mapped[t]) for t in tabs]
+
+
+def _destinations(value: object) -> list[Payload]:
+    return [body_from(d, _DESTINATION_FIELDS) for d in mappings(value)]
+
+
+def _destination_key(destination: Payload) -> tuple[object, object]:
+    return destination.get("type"), destination.get("address")
+
+
+def _plan_destinations(run: ItemRun, live: Payload | None) -> list[Payload] | None:
+    """The destination list to send, or None to leave the live one alone.
+
+    Looker quirk: destinations sent with an update replace the whole list, and
+    `secret_parameters` (S3 keys, SFTP passwords) are write-only, so Looker never
+    returns them and re-sending a destination wipes its secret. The backup's
+    destinations are sent with the live ones it lacks, and only when no live
+    destination can hold a secret (every one is an email); otherwise the live
+    list is left as it is, and the result says so.
+    """
+    wanted = _destinations(run.data.get("scheduled_plan_destination"))
+    if live is None:
+        if any(d.get("secret_parameters") for d in mappings(run.data.get("scheduled_plan_destination"))):
+            run.note("destination secrets are never returned by Looker and were not restored")
+        return wanted or None
+    current = _destinations(live.get("scheduled_plan_destination"))
+    backed_up = {_destination_key(w) for w in wanted}
+    merged = [*wanted, *(d for d in current if _destination_key(d) not in backed_up)]
+    if same(sorted(merged, key=str), sorted(current, key=str)):
+        return None
+    secretive = sorted({str(d.get("type")) for d in current if d.get("type") not in _SECRET_FREE_TYPES})
+    if secretive:
+        run.note(f"destinations left as they are: Looker has {', '.join(secretive)} destination(s) whose "
+                 "write-only secrets an update would wipe; compare them by hand")
+        return None
+    return merged
+
+
 def restore_scheduled_plan(run: ItemRun) -> RestoreResult:
-    """A schedule and its destinations (secrets are never returned by Looker, so never restored)."""
+    """A schedule, its tabs and its destinations; live destination secrets are never wiped."""
     sdk, data = run.sdk, run.data
-    body = body_from(data, run.spec.writable - {"scheduled_plan_destination"})
-    body.pop("user_id", None)
+    body = run.body(frozenset({"scheduled_plan_destination", "tab_ids", "user_id"}))
     if data.get("user_id") is not None:
-        owner = run.require(Ref(CT.USER, str(data["user_id"]), "user_id", hard=False))
-        if owner is not None:
-            body["user_id"] = owner
+        body["user_id"] = _plan_owner(run, str(data["user_id"]))
     for field, ct in (("look_id", CT.LOOK), ("dashboard_id", CT.DASHBOARD)):
         if data.get(field) is not None:
             body[field] = run.require(Ref(ct, str(data[field]), field))
     if data.get("query_id") is not None and data.get("look_id") is None and data.get("dashboard_id") is None:
         body["query_id"] = ensure_query(run, data.get("query"), data.get("query_id"), "query_id")
-    destinations = data.get("scheduled_plan_destination")
-    if isinstance(destinations, list):
-        body["scheduled_plan_destination"] = [
-            body_from(d, _DESTINATION_FIELDS) for d in destinations if isinstance(d, Mapping)
-        ]
-        if any(isinstance(d, Mapping) and d.get("secret_parameters") for d in destinations):
-            run.note("destination secrets are never returned by Looker and were not restored")
-    dest = run.resolve(CT.SCHEDULED_PLAN.label, run.source_id)
-    live = None if dest is None else run.get(lambda: sdk.scheduled_plan(dest))
-    live_destinations = None if live is None else live.get("scheduled_plan_destination")
-    if live is not None and isinstance(live_destinations, list):
-        live["scheduled_plan_destination"] = [
-            body_from(d, _DESTINATION_FIELDS) for d in live_destinations if isinstance(d, Mapping)
-        ]
-    action, dest_id, after = run.upsert(dest, body, get=sdk.scheduled_plan, live=live,
+    tabs = _plan_tabs(run, body.get("dashboard_id"))
+    if tabs is not None:
+        body["tab_ids"] = tabs
+    live = run.counterpart(sdk.scheduled_plan)
+    destinations = _plan_destinations(run, live)
+    if destinations is not None:
+        body["scheduled_plan_destination"] = destinations
+    if live is not None:
+        live = {**live, "scheduled_plan_destination": _destinations(live.get("scheduled_plan_destination"))}
+    action, dest_id, after = run.upsert(None, body, get=sdk.scheduled_plan, live=live,
                                         create=sdk.create_scheduled_plan,  # type: ignore[arg-type]
                                         update=sdk.update_scheduled_plan)  # type: ignore[arg-type]
     return run.finish(action, dest_id, after or live)

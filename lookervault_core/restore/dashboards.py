@@ -65,7 +65,7 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
             Looker nor in the backup, a tile whose query only the source had).
     """
     sdk, data = run.sdk, run.data
-    body = body_from(data, run.spec.writable)
+    body = run.body()
     owner_and_folder(run, body)
     # Check every look a tile shows before writing anything, so a missing one
     # fails the dashboard without leaving half of it behind.

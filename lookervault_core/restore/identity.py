@@ -35,9 +35,16 @@ _NATURAL_KEY: dict[CT, str] = {
 _HAS_CREATED_AT = frozenset({CT.FOLDER, CT.LOOK, CT.DASHBOARD, CT.SCHEDULED_PLAN, CT.BOARD})
 
 
+#: A user whose email changed (in the identity provider, say) is still recognised:
+#: Looker makes the personal folder with the user and never changes it.
+_USER_FALLBACK = ("personal_folder_id", "first_name", "last_name")
+
+
 def identity_fields(content_type: CT) -> tuple[str, ...]:
     """The fields `same_object` reads of a live object (for a `fields=` probe)."""
     key = _NATURAL_KEY[content_type]
+    if content_type is CT.USER:
+        return (key, *_USER_FALLBACK)
     return ("created_at", key) if content_type in _HAS_CREATED_AT else (key,)
 
 
@@ -53,10 +60,14 @@ def same_object(content_type: CT, backup: Mapping[str, object], live: Mapping[st
     """Whether `live` is the object `backup` was taken from.
 
     Same `created_at` (an instant Looker sets once) when both have one, else
-    the same natural key. Without either nothing is established: False.
+    the same natural key; a user also by the same personal folder and name.
+    Without any of these nothing is established: False.
     """
     created, live_created = backup.get("created_at"), live.get("created_at")
     if created is not None and live_created is not None:
         return same(created, live_created)
     key = _natural_key(content_type, backup)
-    return key is not None and same(key, _natural_key(content_type, live))
+    if key is not None and same(key, _natural_key(content_type, live)):
+        return True
+    return content_type is CT.USER and backup.get("personal_folder_id") is not None and all(
+        same(backup.get(f), live.get(f)) for f in _USER_FALLBACK)

@@ -10,10 +10,10 @@ from looker_sdk.rtl import model as sdk_model
 from looker_sdk.rtl.serialize import converter40
 
 from ..content_types import ContentType, TypeSpec, spec
-from ..errors import MissingDependency, NotFound, ValidationFailed
+from ..errors import LookerApiError, MissingDependency, NotFound, ValidationFailed
 from ..graph import Ref
 from .identity import same_object
-from .payload import as_datetime, content_hash, diff
+from .payload import as_datetime, body_from, content_hash, diff
 from .result import Action, RestoreResult
 
 if TYPE_CHECKING:
@@ -28,7 +28,16 @@ Payload = dict[str, object]
 
 
 def _is_duplicate(exc: ValidationFailed) -> bool:
-    return any(e.code == "already_exists" for e in exc.errors)
+    # Looker answers a duplicate with 422 `already_exists` (folders, looks,
+    # dashboards) or 409 "Resource Already Exists" (documented on the creates
+    # of groups, roles, sets, users and content in the API description).
+    return exc.status == 409 or any(e.code == "already_exists" for e in exc.errors)
+
+
+def _is_built_in(exc: LookerApiError) -> bool:
+    # Looker quirk: 405 "Resource Can't Be Modified" is its answer to updates of
+    # built-in roles and sets (API description, PATCH /roles/{role_id} and others).
+    return exc.status == 405
 
 
 def as_dict(obj: object) -> Payload:
@@ -97,16 +106,20 @@ class ItemRun:
         if not self.dry_run:
             self.call(fn)
 
+    def body(self, exclude: frozenset[str] = frozenset()) -> Payload:
+        """The backup blob's writable fields (nested objects cut to their Write models), minus `exclude`."""
+        return body_from(self.data, self.spec.writable - exclude, self.spec.nested)
+
     # --- ids and references -----------------------------------------------------------
 
     def resolve(self, kind: str, source_id: str) -> str | None:
         """Destination id of a source id; None when it has no counterpart yet (see IdMap.resolve)."""
         return self.restorer.idmap.resolve(kind, source_id)
 
-    def remember(self, kind: str, source_id: str, destination_id: str) -> None:
-        """Record a destination id (not in a dry run, which must leave no trace)."""
+    def remember(self, kind: str, source_id: str, destination_id: str, *, created: bool = False) -> None:
+        """Record a destination id (not in a dry run, which must leave no trace); see IdMap.set."""
         if not self.dry_run:
-            self.restorer.idmap.set(kind, source_id, destination_id)
+            self.restorer.idmap.set(kind, source_id, destination_id, created=created)
 
     def forget(self, kind: str, source_id: str) -> None:
         """Drop a stale mapping (not in a dry run, which must leave no trace)."""
@@ -231,7 +244,7 @@ class ItemRun:
                 if created is None:
                     return Action.WOULD_CREATE, None, None
                 new_id = str(created[key])
-                self.remember(self.content_type.label, self.source_id, new_id)
+                self.remember(self.content_type.label, self.source_id, new_id, created=True)
                 return Action.CREATED, new_id, created
         dest = str(live[key])
         # Found by its natural key (or already mapped): record it either way,
@@ -240,11 +253,22 @@ class ItemRun:
         if self.restorer.skip_modified and self.modified_since_backup(live):
             self.note("changed in Looker since the backup; skipped (--skip-modified)")
             return Action.SKIPPED, dest, live
-        changes = diff(body, live)
+        # Nested live objects carry read-only fields the body never has
+        # (certification_metadata.user_name): compare their writable parts only.
+        changes = diff(body, {**live, **body_from(live, self.spec.nested.keys(), self.spec.nested)})
         if not changes:
             return Action.UNCHANGED, dest, live
         self.changed(*sorted(changes))
-        updated = self.write(lambda: update(dest, changes))
+        try:
+            updated = self.write(lambda: update(dest, changes))
+        except LookerApiError as exc:
+            if not _is_built_in(exc):
+                raise
+            self.changes.clear()
+            self.remember(self.content_type.label, self.source_id, dest)
+            self.note(f"built in on this instance: Looker refuses to modify it (405); mapped, left as it is "
+                      f"(differs in {', '.join(sorted(changes))})")
+            return Action.SKIPPED, dest, live
         if updated is None:
             return Action.WOULD_UPDATE, dest, None
         return Action.UPDATED, dest, updated

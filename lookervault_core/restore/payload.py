@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
+from ..content_types import NestedFields
+
 __all__ = ["as_datetime", "body_from", "content_hash", "diff", "json_ready", "mappings", "same", "sequence"]
 
 
@@ -34,9 +36,21 @@ def mappings(value: object) -> list[Mapping[str, object]]:
     return [v for v in sequence(value) if isinstance(v, Mapping)]
 
 
-def body_from(data: Mapping[str, object], fields: Iterable[str]) -> dict[str, object]:
-    """The writable part of a backup blob: `fields` that are present and not None."""
-    return {f: json_ready(data[f]) for f in fields if data.get(f) is not None}
+def body_from(data: Mapping[str, object], fields: Iterable[str],
+              nested: NestedFields | None = None) -> dict[str, object]:
+    """The writable part of a backup blob: `fields` that are present and not None.
+
+    With `nested`, objects nested in those fields keep only their own writable
+    fields (recursively), so read-only nested fields are never sent.
+    """
+    body = {f: json_ready(data[f]) for f in fields if data.get(f) is not None}
+    for field, (sub_fields, sub_nested) in (nested or {}).items():
+        value = body.get(field)
+        if isinstance(value, Mapping):
+            body[field] = body_from(value, sub_fields, sub_nested)
+        elif isinstance(value, list):
+            body[field] = [body_from(v, sub_fields, sub_nested) if isinstance(v, Mapping) else v for v in value]
+    return body
 
 
 def as_datetime(value: object) -> dt.datetime | None:

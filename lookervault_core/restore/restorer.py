@@ -60,6 +60,9 @@ class Restorer:
         idmap: where source → destination ids are kept.
         dry_run: compute what would change and write nothing.
         skip_modified: leave objects that changed in Looker since the backup.
+        exact_access: make users' roles and group memberships exactly the
+            backup's, removing ones granted since; off by default, when they
+            are only added.
     """
 
     def __init__(
@@ -70,12 +73,14 @@ class Restorer:
         *,
         dry_run: bool = False,
         skip_modified: bool = False,
+        exact_access: bool = False,
     ) -> None:
         self.client = client
         self.backup = backup
         self.idmap = idmap
         self.dry_run = dry_run
         self.skip_modified = skip_modified
+        self.exact_access = exact_access
         self._guard = threading.Lock()
         self._item_locks: dict[tuple[CT, str], threading.Lock] = {}
         #: (type, destination id) → identity fields of objects known to exist (None: restored here)

@@ -32,6 +32,8 @@ __all__ = [
     "build_backup",
     "build_legacy_backup",
     "build_synthetic_backup",
+    "lookervault_backup_items",
+    "orphan_plan",
     "sample_items",
 ]
 
@@ -492,6 +494,112 @@ def as_lookervault_extracted(items: Iterable[Item]) -> list[Item]:
         for element in data.get("dashboard_elements") or []:  # type: ignore[attr-defined]
             element.pop("merge_result", None)
         out.append((content_type, data))
+    return out
+
+
+# --- LookerVault-shaped extras: what real instances hold beyond the sample (issue 7) -----
+
+
+def _system_folder(folder_id: str, name: str, parent: str | None, **flags: object) -> dict[str, object]:
+    # As LookerVault writes all_folders rows: FolderBase, top-level None values dropped.
+    folder = {**_folder_base(folder_id, name, parent or "", 0), **flags}
+    if parent is None:
+        del folder["parent_id"]
+    del folder["external_id"]
+    return folder
+
+
+def _extra_folders() -> list[Item]:
+    return [
+        (CT.FOLDER, _system_folder("1", "Shared", None, is_shared_root=True, creator_id="1")),
+        (CT.FOLDER, _system_folder("2", "Users", None, is_users_root=True, creator_id="1")),
+        (CT.FOLDER, _system_folder("21", "Alice Analyst", "2", is_personal=True)),
+        (CT.FOLDER, _system_folder("22", "Bob Marketer", "2", is_personal=True, creator_id="6")),
+        # Siblings whose names Looker's search cannot tell apart ("_" is a wildcard).
+        (CT.FOLDER, _folder_base("14", "Q1_2024", "1", 0)),
+        (CT.FOLDER, _folder_base("15", "Q1-2024", "1", 0)),
+    ]
+
+
+def _extra_groups() -> list[Item]:
+    def group(group_id: str, name: str, **fields: object) -> Item:
+        return (CT.GROUP, {
+            "can": _can("show", "update"), "can_add_to_content_metadata": True,
+            "contains_current_user": False, "externally_managed": False, "id": group_id,
+            "include_by_default": False, "name": name, "user_count": 2, **fields,
+        })
+    return [group("1", "All Users", include_by_default=True),
+            group("5", "Okta Admins", externally_managed=True, external_group_id="00g-okta-admins")]
+
+
+def _embed_user() -> Item:
+    return (CT.USER, {
+        "can": _can("show", "index"), "credentials_embed": [{
+            "can": {}, "created_at": "2024-01-05T10:00:00.000+00:00", "external_group_id": "acme",
+            "external_user_id": "cust-42", "id": "77", "is_disabled": False, "type": "embed",
+            "logged_in_at": "2024-03-01T08:00:00.000+00:00",
+        }],
+        "credentials_api3": [], "display_name": "Embed Viewer", "first_name": "Embed",
+        "last_name": "Viewer", "group_ids": ["1"], "id": "30", "is_disabled": False, "locale": "en",
+        "role_ids": [], "sessions": [], "is_embed_user": True, "roles_externally_managed": False,
+        "url": f"{_HOST}/api/4.0/users/30",
+    })
+
+
+def _sftp_plan() -> Item:
+    plan = copy.deepcopy(_scheduled_plan()[1])
+    plan.update(
+        id="402", name="Sales Overview to SFTP", tab_ids=["3001"], crontab="0 6 * * *",
+        scheduled_plan_destination=[{
+            "id": "502", "scheduled_plan_id": "402", "format": "csv_zip", "apply_formatting": True,
+            "apply_vis": False, "address": "sftp://files.example.com/reports", "looker_recipient": False,
+            "type": "sftp", "parameters": '{"username":"looker"}', "secret_parameters": None,
+            "message": None,
+        }],
+    )
+    return (CT.SCHEDULED_PLAN, plan)
+
+
+def orphan_plan() -> Item:
+    """A schedule whose owner (user 9, "Carol Departed") is in neither the backup nor Looker."""
+    plan = copy.deepcopy(_scheduled_plan()[1])
+    plan.update(id="403", name="Carol's weekly", user_id="9",
+                user={"id": "9", "display_name": "Carol Departed", "first_name": "Carol",
+                      "last_name": "Departed"})
+    for destination in plan["scheduled_plan_destination"]:  # type: ignore[attr-defined]
+        destination.update(id="503", scheduled_plan_id="403")
+    return (CT.SCHEDULED_PLAN, plan)
+
+
+def lookervault_backup_items() -> list[Item]:
+    """`sample_items()` plus what a LookerVault backup of a real instance also holds.
+
+    The Shared (1) and Users (2) roots and the users' personal folders (21, 22),
+    as all_folders returns them; sibling folders "Q1_2024" (14) and "Q1-2024"
+    (15); the built-in "All Users" group (1), which every user is in, and an
+    externally managed group (5) Alice belongs to; an embed user (30, external
+    id "cust-42"); a certified look (201); and a schedule (402) of dashboard 101
+    with an SFTP destination and `tab_ids` ["3001"].
+    """
+    items = sample_items()
+    out: list[Item] = []
+    for ct, data in items:
+        if ct is CT.USER:
+            data["group_ids"] = ["1", *data["group_ids"], *(["5"] if data["id"] == "5" else [])]  # type: ignore[misc]
+        if ct is CT.LOOK and data["id"] == "201":
+            data["certification_metadata"] = {
+                "certification_status": "certified", "notes": "Checked by finance",
+                "updated_at": _at(8), "user_name": "Alice Analyst", "ui_status": None,
+            }
+        out.append((ct, data))
+        if ct is CT.GROUP and data["id"] == "4":
+            out.extend(_extra_groups())
+        if ct is CT.USER and data["id"] == "6":
+            out.append(_embed_user())
+        if ct is CT.LOOKML_MODEL:
+            out.extend(_extra_folders())
+        if ct is CT.SCHEDULED_PLAN:
+            out.append(_sftp_plan())
     return out
 
 

@@ -62,6 +62,11 @@ def _by(fake: FakeLooker, collection: str, field: str, value: str) -> list[dict[
     return [o for o in fake.all(collection).values() if str(o.get(field)) == value]
 
 
+def _all_users(fake: FakeLooker, idmap: IdMap, source_group: object) -> bool:
+    dest = idmap.resolve("group", str(source_group)) or str(source_group)
+    return bool((fake.get("groups", dest) or {}).get("include_by_default"))
+
+
 def assert_restored(fake: FakeLooker, idmap: IdMap, ct: CT, data: Mapping[str, object]) -> None:
     """The fake's object equals the backup blob in every field restore writes."""
     if ct is CT.EXPLORE:
@@ -85,7 +90,9 @@ def assert_restored(fake: FakeLooker, idmap: IdMap, ct: CT, data: Mapping[str, o
         assert str(live["model_set_id"]) == idmap.resolve("model_set", str(data["model_set"]["id"]))  # type: ignore[index]
     if ct is CT.USER:
         assert live.get("email") == data.get("email")
-        assert sorted(map(str, live["group_ids"])) == sorted(idmap.resolve("group", g) for g in data["group_ids"])  # type: ignore[union-attr, attr-defined]
+        # Looker puts every user in its include_by_default group ("All Users") too.
+        joined = [str(g) for g in live["group_ids"] if not (fake.get("groups", str(g)) or {}).get("include_by_default")]  # type: ignore[union-attr]
+        assert sorted(joined) == sorted(idmap.resolve("group", g) for g in data["group_ids"] if not _all_users(fake, idmap, g))  # type: ignore[union-attr, attr-defined]
         assert sorted(map(str, live["role_ids"])) == sorted(idmap.resolve("role", r) for r in data["role_ids"])  # type: ignore[union-attr, attr-defined]
     if ct is CT.LOOK and isinstance(data.get("query"), Mapping):
         query = fake.get("queries", str(live["query_id"]))

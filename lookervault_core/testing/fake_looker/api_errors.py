@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .shapes import Problem
 
-__all__ = ["DOCS_ROOT", "HttpError", "error_body", "invalid", "not_found"]
+__all__ = ["DOCS_ROOT", "HttpError", "built_in", "error_body", "invalid", "not_found"]
 
 # The SDK fetches error docs from Looker's CDN (an outbound request without a
 # timeout) when documentation_url starts with https://cloud.google.com/looker/docs/r/err/
@@ -19,6 +19,7 @@ _MESSAGES = {
     401: "Requires authentication.",
     403: "Forbidden",
     404: "Not found",
+    405: "Resource Can't Be Modified",
     409: "Conflict",
     422: "Validation Failed",
     429: "Too Many Requests",
@@ -49,6 +50,16 @@ class HttpError(Exception):
 def not_found(message: str = "Not found") -> HttpError:
     """404, as Looker answers for a missing object or route."""
     return HttpError(404, message)
+
+
+def built_in(what: str) -> HttpError:
+    """405 for a write to a built-in object.
+
+    Evidence: the API description answers 405 "Resource Can't Be Modified" on
+    PATCH and DELETE of /roles/{role_id}, /permission_sets/{id} and
+    /model_sets/{id} (Looker.4.0.oas.json); built-ins are what cannot be modified.
+    """
+    return HttpError(405, f"{what} is built in and cannot be modified")
 
 
 def invalid(field: str, code: str, message: str) -> HttpError:

@@ -135,6 +135,15 @@ class FakeLooker:
         self._app.strict = value
 
     @property
+    def email_credentials_denied(self) -> bool:
+        """Whether credentials_email writes get 403, as on Looker (Google Cloud core)."""
+        return self._store.email_credentials_denied
+
+    @email_credentials_denied.setter
+    def email_credentials_denied(self, value: bool) -> None:
+        self._store.email_credentials_denied = value
+
+    @property
     def latency_ms(self) -> float:
         """Delay added to every call."""
         return self._app.latency_ms
@@ -183,6 +192,12 @@ class FakeLooker:
         with self._store.lock:
             record = ingest.put(self._store, collection, obj)
             return render(self._store, collection, record)
+
+    def secret_parameters(self, plan_id: str) -> list[object]:
+        """The write-only secrets of a plan's destinations, which GET never shows (for assertions)."""
+        with self._store.lock:
+            return [d.get("secret_parameters")
+                    for d in self._store.by("scheduled_plan_destinations", "scheduled_plan_id", str(plan_id))]
 
     def remove(self, collection: str, id: str) -> None:  # noqa: A002 - contract name
         """Delete an object (and the parts it owns) behind the API's back."""

@@ -14,6 +14,7 @@ import enum
 from collections.abc import Callable, Mapping
 
 from .ops import (
+    ALL_USERS_GROUP_ID,
     SHARED_FOLDER_ID,
     USERS_FOLDER_ID,
     create_personal_folder,
@@ -381,9 +382,17 @@ def seed(store: Store) -> None:
     )
     _put_plain(store, "model_sets", {"id": "1", "name": "All", "built_in": True, "all_access": True, "models": []})
     _put_plain(
+        store,
+        "groups",
+        {"id": ALL_USERS_GROUP_ID, "name": "All Users", "include_by_default": True, "externally_managed": False,
+         "can_add_to_content_metadata": True},
+    )
+    _put_plain(
         store, "roles", {"id": "1", "name": "Admin", "permission_set_id": "1", "model_set_id": "1", "internal": False}
     )
-    _put_user(store, {"id": "1", "first_name": "API", "last_name": "User", "role_ids": ["1"], "group_ids": []})
+    _put_user(
+        store, {"id": "1", "first_name": "API", "last_name": "User", "role_ids": ["1"], "group_ids": [ALL_USERS_GROUP_ID]}
+    )
 
 
 #: A representative subset of Looker's permission names (the Admin set holds all of them).

@@ -21,6 +21,7 @@ from .shapes import Problem, complete, shape
 from .state import UNIQUE_NAMES, Store, now_iso, unique_name
 
 __all__ = [
+    "ALL_USERS_GROUP_ID",
     "SHARED_FOLDER_ID",
     "USERS_FOLDER_ID",
     "add_element_component",
@@ -35,6 +36,7 @@ __all__ = [
     "delete_layout",
     "delete_scheduled_plan",
     "ensure_default_layout",
+    "CONFLICT_ON_CREATE",
     "ensure_unique",
     "index_query",
     "new_record",
@@ -49,6 +51,11 @@ Record = dict[str, object]
 
 SHARED_FOLDER_ID = "1"
 USERS_FOLDER_ID = "2"
+#: Looker's built-in "All Users" group (include_by_default). Evidence: the API
+#: description's Group.include_by_default, "New users are added to this group by
+#: default"; the group itself is seeded on every Looker instance (Looker docs,
+#: "Users" admin page: every user belongs to All Users). Its id "1" is a guess.
+ALL_USERS_GROUP_ID = "1"
 
 _WRITE_QUERY_KEYS = tuple(k for k in shape(m.WriteQuery).keys if k != "client_id")
 _ALNUM = string.ascii_letters + string.digits
@@ -309,8 +316,17 @@ def delete_scheduled_plan(store: Store, plan_id: str) -> None:
     store.delete("scheduled_plans", plan_id)
 
 
+#: Creates whose duplicate name Looker answers with 409 "Resource Already Exists".
+#: Evidence: the API description lists 409 "Resource Already Exists" on POST
+#: /groups, /roles, /permission_sets and /model_sets, whose names are unique
+#: instance-wide. That a duplicate name (rather than something else) is what
+#: draws the 409 is our reading of it: a guess, unconfirmed on a live instance.
+#: Folders, looks and dashboards keep 422 `already_exists` (looker-api.md).
+CONFLICT_ON_CREATE = frozenset({"groups", "roles", "permission_sets", "model_sets"})
+
+
 def ensure_unique(store: Store, collection: str, record: Record, *, exclude: str | None = None) -> None:
-    """Reject a name (title) another object has in the same scope (Looker: 422 `already_exists`).
+    """Reject a name (title) another object has in the same scope (422 `already_exists`, 409 on some creates).
 
     Scopes are the parent folder for folders, the folder for looks and
     dashboards (trashed ones do not count), the dashboard for filters, and the
@@ -325,6 +341,8 @@ def ensure_unique(store: Store, collection: str, record: Record, *, exclude: str
     if any(other != exclude for other in store.ids_by(collection, "_unique", key)):
         field = UNIQUE_NAMES[collection][1]
         value = record.get(field)
+        if exclude is None and collection in CONFLICT_ON_CREATE:
+            raise HttpError(409, f"{field} {value!r} already exists")
         raise HttpError(422, problems=[Problem(field, "already_exists", f"{field} {value!r} already exists")])
 
 

@@ -125,6 +125,8 @@ class Store:
         self._sessions: dict[str, _Session] = {}
         #: Canonical query parameters -> query id, so identical queries dedupe.
         self.query_keys: dict[str, str] = {}
+        #: Whether credentials_email writes are refused, as Looker (Google Cloud core) may.
+        self.email_credentials_denied = False
 
     # --- records ------------------------------------------------------------------------
 

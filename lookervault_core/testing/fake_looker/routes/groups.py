@@ -106,6 +106,11 @@ def _add_user(call: Call) -> object:
     store = call.store
     group = require(store, "groups", call.params["group_id"])
     user = require(store, "users", _body_id(call, m.GroupIdForGroupUserInclusion, "user_id"))
+    if group.get("externally_managed"):
+        # Evidence: the API description's Group.externally_managed, "Group
+        # membership controlled outside of Looker"; 403 is a guess among the
+        # statuses it lists for POST /groups/{group_id}/users (400, 403, 404).
+        raise HttpError(403, "this group's membership is controlled outside of Looker")
     set_user_groups(store, user, [*id_list(user.get("group_ids")), str(group["id"])])
     return render(store, "users", store.tables["users"][str(user["id"])])
 
@@ -119,6 +124,9 @@ def _remove_user(call: Call) -> object:
     store = call.store
     group = require(store, "groups", call.params["group_id"])
     user = require(store, "users", call.params["user_id"])
+    if group.get("externally_managed"):
+        # Same evidence (and the same guessed status) as in _add_user.
+        raise HttpError(403, "this group's membership is controlled outside of Looker")
     set_user_groups(store, user, [g for g in id_list(user.get("group_ids")) if g != group["id"]])
     return Reply(204)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from looker_sdk.sdk.api40 import models as m
 
-from ..api_errors import invalid
+from ..api_errors import built_in, invalid
 from ..listing import matches, parse_ids
 from ..ops import ensure_unique, new_record, reference, require
 from ..render import render, render_many
@@ -96,7 +96,7 @@ def _update_role(call: Call) -> object:
     role = require(store, "roles", call.params["role_id"])
     data = _role_fields(call.write(m.WriteRole, m.Role, creating=False))
     if _is_built_in_role(role):
-        raise invalid("id", "invalid", "the built-in Admin role cannot be changed")
+        raise built_in("the Admin role")
     updated = dict(role)
     apply_patch(updated, data)
     _check_role(call, updated, exclude=str(role["id"]))
@@ -108,7 +108,7 @@ def _delete_role(call: Call) -> object:
     store = call.store
     role = require(store, "roles", call.params["role_id"])
     if _is_built_in_role(role):
-        raise invalid("id", "invalid", "the built-in Admin role cannot be deleted")
+        raise built_in("the Admin role")
     rid = str(role["id"])
     for user in store.by("users", "role_ids", rid):
         store.save("users", {**user, "role_ids": [r for r in id_list(user.get("role_ids")) if r != rid]})
@@ -202,7 +202,7 @@ def _set_routes(collection: str, write_model: type, read_model: type, list_key: 
         record = require(store, collection, call.params[id_param])
         data = call.write(write_model, read_model, creating=False)
         if record.get("built_in"):
-            raise invalid("built_in", "invalid", f"a built-in {collection[:-1]} cannot be changed")
+            raise built_in(f"{collection[:-1]} {record['id']}")
         if "name" in data:
             if not data["name"]:
                 raise invalid("name", "missing", "name is required")
@@ -216,7 +216,7 @@ def _set_routes(collection: str, write_model: type, read_model: type, list_key: 
         store = call.store
         record = require(store, collection, call.params[id_param])
         if record.get("built_in"):
-            raise invalid("built_in", "invalid", f"a built-in {collection[:-1]} cannot be deleted")
+            raise built_in(f"{collection[:-1]} {record['id']}")
         in_use = [r for r in store.tables["roles"].values() if r.get(id_param) == record["id"]]
         if in_use:
             raise invalid("id", "invalid", f"{collection[:-1]} {record['id']} is used by role {in_use[0]['id']}")

@@ -124,6 +124,10 @@ def _create(call: Call) -> object:
         "users",
         {**USER_DEFAULTS, **{k: v for k, v in data.items() if v is not None}, "id": store.next_id("users")},
     )
+    # New users join every include_by_default group ("All Users"). Evidence: the
+    # API description's Group.include_by_default, "New users are added to this
+    # group by default".
+    user["group_ids"] = [str(g["id"]) for g in store.ordered("groups") if g.get("include_by_default")]
     if isinstance(creds, Mapping):
         set_email(store, user, creds.get("email"), extra={k: v for k, v in creds.items() if k != "email"})
     create_personal_folder(store, user)
@@ -165,7 +169,17 @@ def _get_email(call: Call) -> object:
     return credentials_email(call.store, str(user["id"]), creds)
 
 
+def _deny_on_core(call: Call) -> None:
+    # Evidence: the API description says of every credentials_email endpoint
+    # "Calls to this endpoint may be denied by Looker (Google Cloud core)" and
+    # lists 403 "Permission Denied" for them; the fake plays such an instance
+    # when `email_credentials_denied` is set.
+    if call.store.email_credentials_denied:
+        raise HttpError(403, "Permission Denied: email credentials are managed by Google Cloud on this instance")
+
+
 def _create_email(call: Call) -> object:
+    _deny_on_core(call)
     store = call.store
     user = require(store, "users", call.params["user_id"])
     data = call.write(m.WriteCredentialsEmail, m.CredentialsEmail, creating=True)
@@ -185,6 +199,7 @@ def _credentials(store: Store, user: Record) -> object:
 
 
 def _update_email(call: Call) -> object:
+    _deny_on_core(call)
     store = call.store
     user = require(store, "users", call.params["user_id"])
     if not isinstance(user.get("credentials_email"), dict):
@@ -205,6 +220,22 @@ def _delete_email(call: Call) -> object:
     return Reply(204)
 
 
+def _for_credential(call: Call) -> object:
+    # Evidence: the API description of GET /users/credential/{credential_type}/{credential_id}
+    # ("find users by their embed external_user_id", `user_for_credential('embed', ...)`).
+    # Only the embed type is served here.
+    kind, wanted = call.params["credential_type"], call.params["credential_id"]
+    if kind != "embed":
+        raise not_found()
+    for user in call.store.ordered("users"):
+        creds = user.get("credentials_embed")
+        if isinstance(creds, list) and any(
+            isinstance(c, Mapping) and str(c.get("external_user_id")) == wanted for c in creds
+        ):
+            return render(call.store, "users", user)
+    raise not_found()
+
+
 def _roles(call: Call) -> object:
     user = require(call.store, "users", call.params["user_id"])
     roles = user_roles(call.store, user, direct_only=bool(call.flag("direct_association_only")))
@@ -214,6 +245,12 @@ def _roles(call: Call) -> object:
 def _set_roles(call: Call) -> object:
     store = call.store
     user = require(store, "users", call.params["user_id"])
+    if user.get("roles_externally_managed"):
+        # Evidence: the API description's User.roles_externally_managed, "User's
+        # roles are managed by an external directory like SAML or LDAP and can
+        # not be changed directly". The 403 is a guess among the statuses it
+        # lists for PUT /users/{user_id}/roles (403, 422).
+        raise HttpError(403, "this user's roles are managed by an external directory")
     role_ids = list(dict.fromkeys(call.json_list()))
     for i, role_id in enumerate(role_ids):
         reference(store, "roles", role_id, f"[{i}]")
@@ -224,6 +261,7 @@ def _set_roles(call: Call) -> object:
 def register(router: Router) -> None:
     """Add the user routes."""
     router.add("GET", "/users/search", _search)
+    router.add("GET", "/users/credential/{credential_type}/{credential_id}", _for_credential)
     router.add("GET", "/users/{user_id}", _get)
     router.add("GET", "/users", _all)
     router.add("POST", "/users", _create)

@@ -2,9 +2,12 @@
 
 Looker assigns ids on create, so an item restored as new gets a new id and
 everything that referenced the old one must be rewritten. The map is kept per
-(source, destination, kind) in its own SQLite file — never in the backup,
-which restore must not modify. `kind` is a content type label (`folder`) or a
-sub-resource kind (`query`, `dashboard_element`, `board_section`, ...).
+(source, destination, kind) outside the backup, which restore must not
+modify: in a SQLite file by default, or in a PostgreSQL database that every
+run of a deployment reaches (runs in separate containers each start fresh, so
+a file on one machine would give each its own map and duplicates). `kind` is
+a content type label (`folder`) or a sub-resource kind (`query`,
+`dashboard_element`, `board_section`, ...).
 """
 
 from __future__ import annotations
@@ -12,34 +15,107 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from .errors import MappingError
 
-__all__ = ["IdMap"]
+__all__ = ["IdMap", "is_database_url"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS id_map (
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS id_map (
     source TEXT NOT NULL,
     destination TEXT NOT NULL,
     kind TEXT NOT NULL,
     source_id TEXT NOT NULL,
     destination_id TEXT NOT NULL,
-    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    updated_at TEXT NOT NULL,
     PRIMARY KEY (source, destination, kind, source_id)
-);
-CREATE INDEX IF NOT EXISTS id_map_reverse
-    ON id_map (source, destination, kind, destination_id);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS id_map_reverse ON id_map (source, destination, kind, destination_id)",
+)
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+Row = tuple[object, ...]
+
+
+def is_database_url(target: str) -> bool:
+    """Whether an id map location is a PostgreSQL URL rather than a file path."""
+    return target.startswith(_POSTGRES_SCHEMES)
+
+
+class _Database(Protocol):
+    def run(self, sql: str, args: Sequence[object] = ()) -> list[Row]: ...
+
+    def close(self) -> None: ...
+
+
+class _Sqlite:
+    """A SQLite file; one connection, WAL so readers never wait for a writer."""
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+
+    def run(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        rows = self._conn.execute(sql, tuple(args)).fetchall()
+        self._conn.commit()
+        return rows
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _Postgres:
+    """A PostgreSQL database (psycopg 3, autocommit): shared by every run that reaches it."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise MappingError("an id map in PostgreSQL needs psycopg: pip install 'lookervault-restore[postgres]'"
+                               ) from exc
+        self._error = psycopg.Error
+        try:
+            self._conn = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise MappingError(f"cannot connect to the id map database {_redacted(url)}: {exc}") from exc
+
+    def run(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), tuple(args))
+                return list(cur.fetchall()) if cur.description is not None else []
+        except self._error as exc:
+            raise MappingError(f"id map database: {exc}") from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _open(target: str) -> _Database:
+    return _Postgres(target) if is_database_url(target) else _Sqlite(target)
+
+
+def _redacted(target: str) -> str:
+    # A database URL may carry a password: never show it in errors.
+    if not is_database_url(target) or "@" not in target:
+        return target
+    scheme, _, rest = target.partition("://")
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
 class IdMap:
     """Source → destination ids for one (source, destination) pair, thread-safe.
 
     Args:
-        path: SQLite file holding the map, created when missing; ``":memory:"``
-            for a map that lives as long as the object.
+        path: where the map lives: a SQLite file (created when missing;
+            ``":memory:"`` for a map that lives as long as the object), or a
+            ``postgresql://`` URL shared by every run of a deployment.
         source: names where the content came from (e.g. the backup's instance).
         destination: names the Looker instance written to (its host).
     """
@@ -48,16 +124,14 @@ class IdMap:
         self.path = str(path)
         self.source = source
         self.destination = destination
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
             # One connection guarded by a lock: writes are tiny and rare next to API calls.
-            self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise MappingError(f"cannot open id map {self.path}: {exc}") from exc
+            self._db = _open(self.path)
+            for statement in _SCHEMA:
+                self._db.run(statement)
+        except (sqlite3.Error, OSError) as exc:
+            raise MappingError(f"cannot open id map {_redacted(self.path)}: {exc}") from exc
         self._cache: dict[tuple[str, str], str] = {}
 
     def get(self, kind: str, source_id: str) -> str | None:
@@ -66,12 +140,13 @@ class IdMap:
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
-            row = self._conn.execute(
+            rows = self._db.run(
                 "SELECT destination_id FROM id_map WHERE source=? AND destination=? AND kind=? AND source_id=?",
                 (self.source, self.destination, kind, source_id),
-            ).fetchone()
+            )
+            row = rows[0] if rows else None
             if row is not None:
-                self._cache[key] = row[0]
+                self._cache[key] = str(row[0])
             return None if row is None else str(row[0])
 
     @property
@@ -102,11 +177,10 @@ class IdMap:
     def forget(self, kind: str, source_id: str) -> None:
         """Drop a mapping whose destination object no longer exists, so the item is resolved afresh."""
         with self._lock:
-            self._conn.execute(
+            self._db.run(
                 "DELETE FROM id_map WHERE source=? AND destination=? AND kind=? AND source_id=?",
                 (self.source, self.destination, kind, source_id),
             )
-            self._conn.commit()
             self._cache.pop((kind, source_id), None)
 
     def set(self, kind: str, source_id: str, destination_id: str, *, created: bool = False) -> None:
@@ -122,23 +196,23 @@ class IdMap:
                                        and not created):
             return
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO id_map (source, destination, kind, source_id, destination_id) VALUES (?,?,?,?,?) "
-                "ON CONFLICT (source, destination, kind, source_id) DO UPDATE SET "
+            self._db.run(
+                "INSERT INTO id_map (source, destination, kind, source_id, destination_id, updated_at) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (source, destination, kind, source_id) DO UPDATE SET "
                 "destination_id=excluded.destination_id, updated_at=excluded.updated_at",
-                (self.source, self.destination, kind, source_id, destination_id),
+                (self.source, self.destination, kind, source_id, destination_id,
+                 datetime.now(UTC).isoformat(timespec="milliseconds")),
             )
-            self._conn.commit()
             self._cache[(kind, source_id)] = destination_id
 
     def source_of(self, kind: str, destination_id: str) -> str | None:
         """The source id mapped to `destination_id`, if any."""
         with self._lock:
-            row = self._conn.execute(
+            rows = self._db.run(
                 "SELECT source_id FROM id_map WHERE source=? AND destination=? AND kind=? AND destination_id=?",
                 (self.source, self.destination, kind, destination_id),
-            ).fetchone()
-        return None if row is None else str(row[0])
+            )
+        return str(rows[0][0]) if rows else None
 
     def items(self, kind: str | None = None) -> Iterator[tuple[str, str, str]]:
         """(kind, source_id, destination_id) of every mapping, optionally of one kind."""
@@ -148,14 +222,14 @@ class IdMap:
             sql += " AND kind=?"
             args += (kind,)
         with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY kind, source_id", args).fetchall()
+            rows = self._db.run(sql + " ORDER BY kind, source_id", args)
         for k, s, d in rows:
             yield str(k), str(s), str(d)
 
     def close(self) -> None:
         """Close the underlying connection."""
         with self._lock:
-            self._conn.close()
+            self._db.close()
 
     def __enter__(self) -> IdMap:
         return self

@@ -80,6 +80,18 @@ class RestoreStateResource(dg.ConfigurableResource):
                     "where unmapped ids are kept as they are. Set it when restoring into another instance.",
     )
 
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql:// URL of the id map shared by every run (needed when runs start in separate "
+                    "containers); default $LOOKERVAULT_IDMAP_URL, else idmap.sqlite in state_dir",
+    )
+
+    def location(self) -> str:
+        """Where the id map lives: the database URL, else the SQLite file (read at run time)."""
+        url = self.database_url or os.environ.get("LOOKERVAULT_IDMAP_URL")
+        if url:
+            return url
+        return str(Path(self.state_dir or default_state_dir()) / "idmap.sqlite")
+
     def idmap(self, destination: str) -> IdMap:
-        folder = Path(self.state_dir or default_state_dir())  # read at run time, not import time
-        return IdMap(folder / "idmap.sqlite", self.source_instance or destination, destination)
+        return IdMap(self.location(), self.source_instance or destination, destination)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,3 +59,51 @@ def make_restorer(client: LookerClient, tmp_path: Path) -> Iterator[object]:
     yield make
     for obj in opened:
         obj.close()  # type: ignore[attr-defined]
+
+
+def _postgres_bin() -> Path:
+    """Where PostgreSQL's server programs are; Debian's package is installed first when missing (as root)."""
+    for attempt in range(2):
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if found:
+            return found[-1].parent
+        which = shutil.which("pg_ctl")
+        if which is not None:
+            return Path(which).resolve().parent
+        if attempt or os.geteuid() != 0 or shutil.which("apt-get") is None:
+            break
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        subprocess.run(["apt-get", "update"], check=True, **quiet)  # type: ignore[call-overload]
+        subprocess.run(["apt-get", "install", "-y", "postgresql"], check=True,  # type: ignore[call-overload]
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, **quiet)
+    raise RuntimeError("PostgreSQL is needed for the shared id map tests: install it (Debian: apt-get install "
+                       "postgresql)")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server on loopback, for the id map shared by separate runs.
+
+    PostgreSQL refuses to run as root, so under root the cluster belongs to the
+    `postgres` user that Debian's package creates.
+    """
+    bindir = _postgres_bin()
+    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="lookervault-pg-"))
+    if as_owner:
+        shutil.chown(root, "postgres")
+    data = root / "data"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    subprocess.run([*as_owner, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "lookervault"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_owner, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"),
+                    "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql://lookervault@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_owner, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)

@@ -51,7 +51,9 @@ def _live_or_same_name(run: ItemRun, get: Callable[[str], object], search: Calla
     if live is None or live.get("name") != run.data.get("name"):
         named = _by_name(run, search, run.data.get("name"))
         if named is not None:
-            return named
+            # Searches ask only for id and name: read the whole object to compare.
+            named_id = str(named["id"])
+            return run.get(lambda: get(named_id)) or named
     return live
 
 

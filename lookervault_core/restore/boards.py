@@ -7,12 +7,14 @@ exist and their destination ids are known.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from looker_sdk.sdk.api40 import models as m
 
 from ..content_types import ContentType as CT
 from ..content_types import writable_fields
 from ..graph import Ref
-from .item import ItemRun
+from .item import ItemRun, Payload, as_dict
 from .payload import body_from, mappings, sequence
 from .result import Action, RestoreResult
 
@@ -24,6 +26,31 @@ _ITEM = writable_fields(m.WriteBoardItem) - {"board_section_id", "dashboard_id",
 
 def _ids(value: object) -> list[str]:
     return [str(v) for v in sequence(value)]
+
+
+def _same_board(run: ItemRun, body: Payload) -> Payload | None:
+    """A board restored earlier whose id was never recorded (an interrupted run).
+
+    Boards have no unique key in Looker: the exact title, description and
+    owner together are taken as this board.
+    """
+    title = str(body.get("title") or "")
+    if not title:
+        return None
+    for found in map(as_dict, run.call(lambda: run.sdk.search_boards(title=title))):
+        if all(str(found.get(f) or "") == str(body.get(f) or "") for f in ("title", "description", "user_id")):
+            full = run.get(lambda: run.sdk.board(str(found["id"])))
+            if full is not None:
+                run.remember(CT.BOARD.label, run.source_id, str(full["id"]))
+            return full
+    return None
+
+
+def _same_section(section: Mapping[str, object], live: Mapping[str, Mapping[str, object]],
+                  taken: Iterable[str]) -> Mapping[str, object] | None:
+    # A section created by an interrupted run: the same title on this board.
+    used = set(taken)
+    return next((s for i, s in live.items() if i not in used and s.get("title") == section.get("title")), None)
 
 
 def restore_board(run: ItemRun) -> RestoreResult:
@@ -42,9 +69,9 @@ def restore_board(run: ItemRun) -> RestoreResult:
                 if item.get(field) is not None:
                     targets[(str(item.get("id")), field)] = run.require(
                         Ref(ct, str(item[field]), f"board_items[{item.get('id')}].{field}"))
+    live_board = run.counterpart(sdk.board) or _same_board(run, body)
     action, board_id, after = run.upsert(None, body, get=sdk.board, create=sdk.create_board,  # type: ignore[arg-type]
-                                         update=sdk.update_board,  # type: ignore[arg-type]
-                                         live=run.counterpart(sdk.board))
+                                         update=sdk.update_board, live=live_board)  # type: ignore[arg-type]
     if action is Action.SKIPPED:
         return run.finish(action, board_id, after)
     live = after or {}
@@ -52,7 +79,8 @@ def restore_board(run: ItemRun) -> RestoreResult:
     section_ids: dict[str, str] = {}
     for section in mappings(data.get("board_sections")):
         src = str(section.get("id"))
-        live_section = live_sections.get(run.resolve("board_section", src) or "")
+        live_section = live_sections.get(run.resolve("board_section", src) or "") or _same_section(
+            section, live_sections, section_ids.values())
         sec_id = run.upsert_part("board_sections", src, body_from(section, _SECTION), live_section,
                                  create=sdk.create_board_section,  # type: ignore[arg-type]
                                  update=sdk.update_board_section,  # type: ignore[arg-type]
@@ -71,7 +99,10 @@ def restore_board(run: ItemRun) -> RestoreResult:
                 if (isrc, field) in targets:
                     # None only in a dry run whose restore would create the target first.
                     wanted[field] = targets[(isrc, field)]
-            live_item = live_items.get(run.resolve("board_item", isrc) or "")
+            live_item = live_items.get(run.resolve("board_item", isrc) or "") or next(
+                (i for i in live_items.values() if str(i["id"]) not in item_ids.values()
+                 and all(str(i.get(f) or "") == str(wanted.get(f) or "") for f in ("dashboard_id", "look_id"))),
+                None)
             item_id = run.upsert_part("board_items", isrc, wanted, live_item,
                                       create=sdk.create_board_item,  # type: ignore[arg-type]
                                       update=sdk.update_board_item,  # type: ignore[arg-type]

@@ -254,6 +254,28 @@ def _plan_destinations(run: ItemRun, live: Payload | None) -> list[Payload] | No
     return merged
 
 
+def _same_plan(run: ItemRun, body: Payload) -> Payload | None:
+    """A plan restored earlier whose id was never recorded (an interrupted run): same name, target and owner.
+
+    Plans have no unique key in Looker; all three together make another
+    plan's match a coincidence too unlikely to write over.
+    """
+    sdk = run.sdk
+    if body.get("dashboard_id") is not None:
+        dashboard_id = str(body["dashboard_id"])
+        found = run.call(lambda: sdk.scheduled_plans_for_dashboard(dashboard_id, all_users=True))
+    elif body.get("look_id") is not None:
+        look_id = str(body["look_id"])
+        found = run.call(lambda: sdk.scheduled_plans_for_look(look_id, all_users=True))
+    else:
+        return None
+    for plan in map(as_dict, found):
+        if plan.get("name") == body.get("name") and str(plan.get("user_id")) == str(body.get("user_id")):
+            run.remember(CT.SCHEDULED_PLAN.label, run.source_id, str(plan["id"]))
+            return plan
+    return None
+
+
 def restore_scheduled_plan(run: ItemRun) -> RestoreResult:
     """A schedule, its tabs and its destinations; live destination secrets are never wiped."""
     sdk, data = run.sdk, run.data
@@ -268,7 +290,7 @@ def restore_scheduled_plan(run: ItemRun) -> RestoreResult:
     tabs = _plan_tabs(run, body.get("dashboard_id"))
     if tabs is not None:
         body["tab_ids"] = tabs
-    live = run.counterpart(sdk.scheduled_plan)
+    live = run.counterpart(sdk.scheduled_plan) or _same_plan(run, body)
     destinations = _plan_destinations(run, live)
     if destinations is not None:
         body["scheduled_plan_destination"] = destinations

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
+import pytest
+
+from lookervault_core.errors import MappingError
 from lookervault_core.idmap import IdMap
 
 
@@ -42,3 +47,47 @@ def test_on_the_same_instance_unmapped_ids_are_kept(tmp_path: Path) -> None:
         m.set("look", "7", "7")  # implied, not stored
         m.set("look", "8", "80")  # re-created under a new id
         assert list(m.items()) == [("look", "8", "80")]
+
+
+def test_a_map_in_postgres_is_shared_by_separate_processes(postgres_url: str, tmp_path: Path) -> None:
+    """Runs in separate containers reach one database: what one records, the next one finds."""
+    script = (
+        "import sys\n"
+        "from lookervault_core.idmap import IdMap\n"
+        "with IdMap(sys.argv[1], 'prod', 'new.looker.com') as m:\n"
+        "    m.set('dashboard', '42', '1042')\n"
+        "    m.set('look', '7', '507')\n"
+        "    m.forget('look', '7')\n"
+    )
+    subprocess.run([sys.executable, "-c", script, postgres_url], check=True, timeout=60)
+    with IdMap(postgres_url, "prod", "new.looker.com") as m:
+        assert m.get("dashboard", "42") == "1042" and m.get("look", "7") is None
+        assert m.source_of("dashboard", "1042") == "42"
+        assert list(m.items()) == [("dashboard", "42", "1042")]
+        m.set("dashboard", "42", "2042")  # a later restore re-created it
+    with IdMap(postgres_url, "prod", "new.looker.com") as m:
+        assert m.get("dashboard", "42") == "2042"
+    with IdMap(postgres_url, "prod", "other.looker.com") as other:
+        assert other.get("dashboard", "42") is None
+
+
+def test_concurrent_writers_to_postgres_lose_nothing(postgres_url: str) -> None:
+    m = IdMap(postgres_url, "s", "d-concurrent")
+
+    def write(n: int) -> None:
+        for i in range(50):
+            m.set("look", f"{n}-{i}", f"x{n}-{i}")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(list(m.items("look"))) == 400
+    m.close()
+
+
+def test_an_unreachable_database_is_a_clear_error_without_its_password() -> None:
+    with pytest.raises(MappingError) as exc:
+        IdMap("postgresql://restore:s3cret@127.0.0.1:1/nowhere", "s", "d")
+    assert "s3cret" not in str(exc.value) and "127.0.0.1:1/nowhere" in str(exc.value)

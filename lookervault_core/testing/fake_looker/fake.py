@@ -59,12 +59,13 @@ class FakeLooker:
         host: str = "127.0.0.1",
         port: int = 0,
         token_ttl_s: int = 3600,
+        first_id: int = 1,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self._host = host
         self._port = port
-        self._store = Store(token_ttl_s=token_ttl_s)
+        self._store = Store(token_ttl_s=token_ttl_s, first_id=first_id)
         ingest.seed(self._store)
         self._faults = FaultPlan()
         self._app = App(

@@ -115,10 +115,13 @@ class _Session:
 class Store:
     """Collections of records with per-collection sequential string ids."""
 
-    def __init__(self, *, token_ttl_s: int = 3600) -> None:
+    def __init__(self, *, token_ttl_s: int = 3600, first_id: int = 1) -> None:
         self.lock = threading.RLock()
         self.base_url = ""
         self.token_ttl_s = token_ttl_s
+        #: Where every collection's id sequence starts: two fakes with different
+        #: starts are two instances whose ids never coincide by chance.
+        self.first_id = first_id
         self.tables: dict[str, dict[str, dict[str, object]]] = {c: {} for c in COLLECTIONS}
         self._counters: dict[str, int] = {}
         self._index: dict[tuple[str, str], dict[str, set[str]]] = {(c, f): {} for c, fs in _INDEXED.items() for f in fs}
@@ -142,7 +145,7 @@ class Store:
 
     def next_id(self, collection: str) -> str:
         """A new id: one more than any id this collection ever had."""
-        n = self._counters.get(collection, 0) + 1
+        n = max(self._counters.get(collection, 0) + 1, self.first_id)
         self._counters[collection] = n
         return str(n)
 

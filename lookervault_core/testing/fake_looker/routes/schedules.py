@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from looker_sdk.sdk.api40 import models as m
 
@@ -72,12 +72,27 @@ def _get(call: Call) -> object:
     return render(call.store, "scheduled_plans", plan)
 
 
+def _owned(call: Call, plans: list[Record]) -> list[Record]:
+    # The API description (all_scheduled_plans, scheduled_plans_for_dashboard,
+    # scheduled_plans_for_look): the caller's plans, or the given user's; every
+    # user's with all_users=true.
+    if call.flag("all_users"):
+        return plans
+    owner = call.arg("user_id") or call.user_id
+    return [p for p in plans if p.get("user_id") == owner]
+
+
 def _all(call: Call) -> object:
-    plans = call.store.ordered("scheduled_plans")
-    if not call.flag("all_users"):
-        owner = call.arg("user_id") or call.user_id
-        plans = [p for p in plans if p.get("user_id") == owner]
-    return listing(call, "scheduled_plans", plans)
+    return listing(call, "scheduled_plans", _owned(call, call.store.ordered("scheduled_plans")))
+
+
+def _for(field: str, param: str) -> Callable[[Call], object]:
+    def handler(call: Call) -> object:
+        target = call.params[param]
+        plans = [p for p in call.store.ordered("scheduled_plans") if p.get(field) == target]
+        return listing(call, "scheduled_plans", _owned(call, plans))
+
+    return handler
 
 
 def _create(call: Call) -> object:
@@ -127,6 +142,8 @@ def register(router: Router) -> None:
     """Add the scheduled plan routes."""
     router.add("GET", "/scheduled_plans/{scheduled_plan_id}", _get)
     router.add("GET", "/scheduled_plans", _all)
+    router.add("GET", "/scheduled_plans/dashboard/{dashboard_id}", _for("dashboard_id", "dashboard_id"))
+    router.add("GET", "/scheduled_plans/look/{look_id}", _for("look_id", "look_id"))
     router.add("POST", "/scheduled_plans", _create)
     router.add("PATCH", "/scheduled_plans/{scheduled_plan_id}", _update)
     router.add("DELETE", "/scheduled_plans/{scheduled_plan_id}", _delete)

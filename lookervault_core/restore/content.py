@@ -33,7 +33,7 @@ def _system_folder(run: ItemRun) -> RestoreResult | None:
     dest: str | None = None
     if flag is not None:
         roots = run.restorer.cached("folder-roots", lambda: [
-            as_dict(f) for f in run.call(lambda: run.sdk.all_folders(fields="id," + ",".join(_ROOT_FLAGS)))
+            as_dict(f) for f in run.call(lambda: run.sdk.all_folders(fields="id,name," + ",".join(_ROOT_FLAGS)))
         ])
         assert isinstance(roots, list)
         dest = next((str(r["id"]) for r in roots if r.get(flag)), None)

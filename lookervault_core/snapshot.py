@@ -14,11 +14,12 @@ that returns it whole:
   restore reads);
 - users from `all_users` (with `role_ids`, `group_ids`, `email` and
   `credentials_email`), roles with nested `permission_set` / `model_set` as
-  LookerVault holds them, folders as `FolderBase`, schedules of every user,
+  LookerVault holds them, folders as `FolderBase` (`all_folders`), schedules of every user,
   LookML models and each explore a model lists.
 
 Listings are paged (`limit`/`offset`) and ask only for the ids when each
-object is then read on its own; objects are written as they arrive, so memory
+object is then read on its own (only `all_folders` and `all_scheduled_plans`,
+which LookerVault uses too, take no paging: one call each); objects are written as they arrive, so memory
 does not grow with the instance. Blobs are the SDK object's attributes as a
 plain dict, nested objects with every field, datetimes as datetimes, enums as
 their values — what LookerVault writes (the SDK's cattrs `unstructure` would
@@ -40,7 +41,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import attr
-from looker_sdk.sdk.api40 import models as m
 from looker_sdk.sdk.api40.methods import Looker40SDK
 
 from ._backup_writer import BackupWriter
@@ -60,9 +60,6 @@ SNAPSHOT_ORDER: tuple[CT, ...] = (
     CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.LOOKML_MODEL, CT.EXPLORE,
     CT.FOLDER, CT.LOOK, CT.DASHBOARD, CT.SCHEDULED_PLAN, CT.BOARD,
 )
-
-#: What `all_folders` returns (LookerVault's folder rows): FolderBase, without nested looks and dashboards.
-_FOLDER_BASE_FIELDS = ",".join(f.name for f in attr.fields(m.FolderBase))
 
 
 @dataclass(frozen=True)
@@ -187,14 +184,14 @@ class _Reader:
         readers: dict[CT, Callable[[], Iterator[Obj]]] = {
             CT.PERMISSION_SET: lambda: self._listed(self.sdk.search_permission_sets, sorts="id"),
             CT.MODEL_SET: lambda: self._listed(self.sdk.search_model_sets, sorts="id"),
-            # Roles as LookerVault holds them: nested permission_set / model_set, no *_set_id.
+            # Roles with nested permission_set / model_set, as LookerVault holds them.
             CT.ROLE: lambda: self._listed(self.sdk.search_roles, sorts="id"),
             CT.GROUP: lambda: self._listed(self.sdk.search_groups, sorts="id"),
             # all_users returns whole users: role_ids, group_ids, email, credentials_email.
             CT.USER: lambda: self._listed(self.sdk.all_users, sorts="id"),
             CT.LOOKML_MODEL: self._lookml_models,
             CT.EXPLORE: self._explores,
-            CT.FOLDER: lambda: self._listed(self.sdk.search_folders, sorts="id", fields=_FOLDER_BASE_FIELDS),
+            CT.FOLDER: self._folders,
             CT.LOOK: lambda: self._each(CT.LOOK, self.sdk.search_looks, self.sdk.look),
             CT.DASHBOARD: self._dashboards,
             CT.SCHEDULED_PLAN: self._scheduled_plans,
@@ -254,6 +251,13 @@ class _Reader:
                               functools.partial(self.sdk.lookml_model_explore, model, name))
             if found is not None:
                 yield _obj(found)
+
+    def _folders(self) -> Iterator[Obj]:
+        # Not paged: all_folders takes no limit/offset, but it is the listing the API
+        # documents to return every personal folder (search_folders says nothing of them),
+        # and it returns FolderBase, what LookerVault's folder rows hold.
+        for folder in self.client.call(lambda: self.sdk.all_folders()):
+            yield _obj(folder)
 
     def _scheduled_plans(self) -> Iterator[Obj]:
         # Not paged: the API's all_scheduled_plans takes no limit/offset (LookerVault reads it so).

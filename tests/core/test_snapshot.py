@@ -167,9 +167,10 @@ def test_listings_are_paged_and_ask_only_for_ids_where_objects_are_read_whole(
     listings = {r.path: r.query for r in origin.requests if r.path.split("/")[-1] in ("search", "users")}
     for path in ("/looks/search", "/dashboards/search", "/boards/search"):
         assert listings[path]["fields"] == "id", path
-    paged = [r for r in origin.requests if r.path == "/folders/search"]
-    assert [r.query["offset"] for r in paged] == [str(n) for n in range(len(origin.all("folders")) + 1)]
-    assert all(r.query["limit"] == "1" for r in paged) and "name" in paged[0].query["fields"]
+    for path, collection in (("/users", "users"), ("/roles/search", "roles"), ("/dashboards/search", "dashboards")):
+        paged = [r for r in origin.requests if r.path == path]
+        assert [r.query["offset"] for r in paged] == [str(n) for n in range(len(origin.all(collection)) + 1)], path
+        assert all(r.query["limit"] == "1" for r in paged), path
     assert small_pages == _items(_snapshot(origin, tmp_path / "whole.sqlite"))
 
 

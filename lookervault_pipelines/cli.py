@@ -30,6 +30,7 @@ from .deadletters import dead_letters, failed_keys
 from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
 from .partitions import sync_partitions
 from .resources import LookerResource, RestoreStateResource
+from .snapshot import snapshot_command
 from .summary import RunSummary, summarize
 
 __all__ = ["main"]
@@ -338,6 +339,9 @@ def demo(keep_running: bool) -> None:
     from .demo import run_demo  # noqa: PLC0415 - the demo alone needs the fake server
 
     sys.exit(run_demo(keep_running=keep_running))
+
+
+main.add_command(snapshot_command)
 
 
 if __name__ == "__main__":

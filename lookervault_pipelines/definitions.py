@@ -1,4 +1,4 @@
-"""The Dagster code location: restore assets, jobs, the partition sensor and resources."""
+"""The Dagster code location: restore assets, jobs (and the snapshot job), the partition sensor and resources."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from .assets import restore_assets
 from .jobs import restore_jobs, restore_selected_keys_job, schedules
 from .resources import BackupResource, LookerResource, RestoreStateResource
 from .sensors import backup_partitions_sensor
+from .snapshot import snapshot_job
 
 defs = dg.Definitions(
     assets=restore_assets,
     # Every run is one step that already fans out on threads: a second process
     # per step would only add ~3-5 s of start-up to each single-item restore.
     executor=dg.in_process_executor,
-    jobs=[*restore_jobs.values(), restore_selected_keys_job],
+    jobs=[*restore_jobs.values(), restore_selected_keys_job, snapshot_job],
     schedules=schedules,
     sensors=[backup_partitions_sensor],
     resources={

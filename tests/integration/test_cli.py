@@ -137,3 +137,32 @@ def test_one_dashboard_with_the_dependencies_looker_lacks(env: tuple[FakeLooker,
     # Folder 11 exists (renamed): it is used as it is, not restored.
     assert fake.get("folders", "11")["name"] == "Renamed"  # type: ignore[index]
     assert [d["title"] for d in fake.all("dashboards").values()].count("Sales Overview") == 1
+
+
+def test_snapshot_writes_a_complete_backup_and_never_a_partial_one(
+    env: tuple[FakeLooker, dict[str, str], Path], tmp_path: Path
+) -> None:
+    from lookervault_core.backup import BackupReader
+    from lookervault_core.content_types import ContentType
+
+    fake, environ, _ = env
+    out = tmp_path / "snap" / "instance.sqlite"
+    taken = lookervault(environ, "snapshot", "--out", str(out))
+    assert taken.returncode == 0, taken.stderr
+    assert "dashboards: 2" in taken.stderr and "snapshot:" in taken.stdout  # progress on stderr, summary on stdout
+    with BackupReader(out) as reader:
+        assert reader.get(ContentType.LOOK, "202").data["query"]["fields"] == [  # type: ignore[index]
+            "orders.created_month", "orders.count"]
+        assert reader.counts()[ContentType.DASHBOARD] == 2
+    before = out.read_bytes()
+
+    refused = lookervault(environ, "snapshot", "--out", str(out))
+    assert refused.returncode == 1 and "exists; use --force" in refused.stderr
+    assert out.read_bytes() == before
+
+    # Looker refuses the credentials: a clear message, exit 1, the existing file kept even with --force.
+    failed = lookervault({**environ, "LOOKERSDK_CLIENT_SECRET": "wrong-secret"}, "snapshot", "--out", str(out), "--force")
+    assert failed.returncode == 1 and "snapshot failed" in failed.stderr and "Traceback" not in failed.stderr
+    assert out.read_bytes() == before and sorted(p.name for p in out.parent.iterdir()) == ["instance.sqlite"]
+    assert "wrong-secret" not in failed.stdout + failed.stderr
+    assert fake.client_secret not in taken.stdout + taken.stderr

@@ -237,6 +237,12 @@ def _put_user(store: Store, data: Record) -> Record:
         creds = data["credentials_email"] = {"email": email, "created_at": now_iso()}
     if isinstance(creds, Mapping) and isinstance(creds.get("email"), str):
         data["_email"] = str(creds["email"]).strip().lower()
+    if data.get("id") is None or store.find("users", str(data["id"])) is None:
+        # Every user is in the include_by_default groups ("All Users"), as users
+        # created through the API join them (routes/users.py, same evidence).
+        given = [str(g) for g in data.get("group_ids") or []]  # type: ignore[attr-defined]
+        built_in = [str(g["id"]) for g in store.ordered("groups") if g.get("include_by_default")]
+        data["group_ids"] = [*[g for g in built_in if g not in given], *given]
     user = _put_plain(store, "users", data, defaults=USER_DEFAULTS)
     folder_id = user.get("personal_folder_id")
     if store.find("folders", folder_id) is None:

@@ -265,7 +265,6 @@ class ItemRun:
             if not _is_built_in(exc):
                 raise
             self.changes.clear()
-            self.remember(self.content_type.label, self.source_id, dest)
             self.note(f"built in on this instance: Looker refuses to modify it (405); mapped, left as it is "
                       f"(differs in {', '.join(sorted(changes))})")
             return Action.SKIPPED, dest, live

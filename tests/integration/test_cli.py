@@ -119,3 +119,44 @@ def test_dagster_asset_materialize_restores_one_partition(env: tuple[FakeLooker,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert [d["title"] for d in fake.all("dashboards").values()].count("Sales Overview") == 1
+
+
+def test_demo_keep_running_serves_the_fake_and_names_this_virtualenvs_dagster(tmp_path: Path) -> None:
+    """The README's first command with `--keep-running`: the hint works as printed, the links answer."""
+    import re
+    import signal
+    import time
+
+    import requests
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "LOOKERSDK_", "LOOKERVAULT_"))}
+    proc = subprocess.Popen([CLI, "demo", "--keep-running"], cwd=tmp_path, env=environ, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not any(" dev " in line for line in lines):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        output = "".join(lines)
+        [hint] = [line.strip() for line in lines if " dev -m lookervault_pipelines.definitions" in line]
+        dagster = str(Path(sys.executable).parent / "dagster")
+        assert f" {dagster} dev -m " in f" {hint}", output
+        env = dict(re.findall(r"(\w+)=(\S+)", hint.split(dagster)[0]))
+        assert Path(env["DAGSTER_HOME"]).is_dir() and Path(env["LOOKERVAULT_BACKUP"]).is_file(), hint
+        # The fake the runs' looker_url links point at still answers while the demo runs.
+        login = requests.post(f"{env['LOOKERSDK_BASE_URL']}/api/4.0/login", timeout=10,
+                              data={"client_id": env["LOOKERSDK_CLIENT_ID"],
+                                    "client_secret": env["LOOKERSDK_CLIENT_SECRET"]})
+        assert login.status_code == 200, login.text
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert proc.returncode == 0, output + rest
+    assert "fake Looker stopped" in rest, rest

@@ -322,3 +322,48 @@ def test_dagster_job_launch_with_range_tags_restores_the_range_in_one_run(stack:
     mats = events_of(stack, run["runId"], "MaterializationEvent")
     assert sorted((m["partition"], metadata(m).get("action")) for m in mats) == [("101", "created"), ("102", "created")]
     assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1 and len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1
+
+
+def _newest_run(stack: Stack, job: str, after: set[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        new = [r for r in stack.gql.runs(job_name=job) if r["runId"] not in after]
+        if new:
+            return stack.gql.wait_run(new[0]["runId"], timeout=RUN_TIMEOUT_S, poll=0.2)
+        time.sleep(0.2)
+    raise AssertionError(f"no new run of {job} appeared")
+
+
+def test_readme_dagster_job_launch_works_as_written_and_without_tags_fails_clearly(stack: Stack) -> None:
+    """The README's `dagster job launch` command, copied from the README; and the same without tags."""
+    import re
+    import shlex
+    import subprocess
+
+    from .conftest import PROJECT
+
+    readme = (PROJECT / "README.md").read_text()
+    [command] = [" ".join(block.replace("\\\n", " ").split()) for block in re.findall(r"```sh\n(.*?)```", readme, re.S)
+                 if "dagster job launch" in block]
+    argv = shlex.split(command)
+    remove_titled(stack.fake, "dashboards", MARKETING_FUNNEL)
+
+    def launch(args: list[str]) -> dict[str, Any]:
+        before = {r["runId"] for r in stack.gql.runs(job_name="restore_dashboards")}
+        done = subprocess.run(args, env=dict(stack.env), cwd=PROJECT, capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, f"{' '.join(args)}\n{done.stdout}{done.stderr}"
+        return _newest_run(stack, "restore_dashboards", before)
+
+    untagged = launch(argv[:argv.index("--tags")])
+    assert untagged["status"] == "FAILURE", untagged
+    (step_failure,) = events_of(stack, untagged["runId"], "ExecutionStepFailureEvent")
+    message = step_failure["error"]["message"]
+    assert "launched without partition tags" in message and '"dagster/asset_partition_range_end": "102"' in message
+    assert not events_of(stack, untagged["runId"], "MaterializationEvent")
+    assert len(live(stack.fake, "dashboards", MARKETING_FUNNEL)) == 0
+
+    run = launch(argv)
+    require_success(stack, run)
+    assert materialized_partitions(stack, run["runId"], "dashboards") == {"101", "102"}
+    assert len(live(stack.fake, "dashboards", MARKETING_FUNNEL)) == 1

@@ -209,3 +209,18 @@ def test_launchpad_filter_by_owner_selects_nothing_for_an_unknown_owner(synced: 
         run_config={"ops": {"restore_selected_keys": {"config": {"content_type": "dashboards", "owners": [999]}}}},
     )
     assert result.success and result.asset_materializations_for_node("restore_selected_keys") == []
+
+
+def test_a_run_launched_without_partition_tags_fails_naming_the_tags_to_give(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """`dagster job launch -j restore_dashboards` without tags: a run that says what to launch instead."""
+    looker.clear_requests()
+    result = defs.resolve_job_def("restore_dashboards").execute_in_process(instance=synced, raise_on_error=False)
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
+    assert "launched without partition tags" in message, message
+    assert f'{{"{RANGE_START_TAG}": "101", "{RANGE_END_TAG}": "102"}}' in message, message
+    assert statuses(synced, CT.DASHBOARD) == {"101": None, "102": None}
+    assert not [r for r in looker.requests if r.method in WRITES and r.path != "/login"]

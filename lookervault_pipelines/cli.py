@@ -92,8 +92,18 @@ def stretches(registered: Sequence[str], selected: Iterable[str]) -> list[tuple[
     return out
 
 
+#: Run options that are not op config: where the id map is, and run tags.
+_NOT_OP_CONFIG = ("source_instance", "max_runtime")
+#: Dagster's run-monitoring tag: the daemon ends a run still going after this many seconds FAILED.
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+
+
+def _run_tags(options: dict[str, object]) -> dict[str, str]:
+    return {MAX_RUNTIME_TAG: str(options["max_runtime"])} if options.get("max_runtime") else {}
+
+
 def _run_config(op: str, options: dict[str, object]) -> dict[str, object]:
-    op_options = {k: v for k, v in options.items() if k != "source_instance"}
+    op_options = {k: v for k, v in options.items() if k not in _NOT_OP_CONFIG}
     config: dict[str, object] = {
         "ops": {op: {"config": op_options}},
         # Dagster logs every event at DEBUG; show only the restore's own progress lines.
@@ -117,7 +127,8 @@ def run_type(
         for first, last in ranges:
             result = job.execute_in_process(
                 instance=inst, raise_on_error=False, run_config=_run_config(ct.plural, options),
-                tags={RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural},
+                tags={RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
+                      **_run_tags(options)},
             )
             summaries.append(summarize(ct, result))
     else:
@@ -133,7 +144,7 @@ def run_selected_keys(
     cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
     result = _definitions().resolve_job_def("restore_selected_keys_job").execute_in_process(
         instance=inst, raise_on_error=False, run_config=_run_config("restore_selected_keys", cfg),
-        tags={"lookervault/content_type": ct.plural, **(tags or {})},
+        tags={"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})},
     )
     return summarize(ct, result)
 
@@ -178,18 +189,21 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="record what would change; write nothing to Looker")
 @click.option("--skip-modified", is_flag=True, help="leave items changed in Looker since the backup")
 @click.option("--workers", type=click.IntRange(1, 256), help="threads per run (default 8)")
+@click.option("--max-runtime", type=click.IntRange(1), help="seconds after which the daemon's run monitoring ends "
+              "a run FAILED (default: dagster.yaml's max_runtime_seconds); also how a run is ended whose "
+              "process was killed")
 @click.option("--source-instance", help="name of the instance the backup came from, when it is not the "
               "destination: ids are then mapped, never assumed equal")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
-            dry_run: bool, skip_modified: bool, workers: int | None, source_instance: str | None,
-            as_json: bool) -> None:
+            dry_run: bool, skip_modified: bool, workers: int | None, max_runtime: int | None,
+            source_instance: str | None, as_json: bool) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
     sys.exit(restore_backup(
         backup_path, types=_types(types), ids=_split(ids), folders=_split(folders), owners=list(owners),
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
-        workers=workers, source_instance=source_instance, as_json=as_json,
+        workers=workers, max_runtime=max_runtime, source_instance=source_instance, as_json=as_json,
     ))
 
 
@@ -205,6 +219,7 @@ def restore_backup(
     dry_run: bool = False,
     skip_modified: bool = False,
     workers: int | None = None,
+    max_runtime: int | None = None,
     source_instance: str | None = None,
     as_json: bool = False,
 ) -> int:
@@ -230,6 +245,8 @@ def restore_backup(
     options: dict[str, object] = {"dry_run": dry_run, "skip_modified": skip_modified}
     if workers:
         options["workers"] = workers
+    if max_runtime:
+        options["max_runtime"] = max_runtime
     if source_instance:
         options["source_instance"] = source_instance
     summaries: list[RunSummary] = []

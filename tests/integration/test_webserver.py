@@ -367,3 +367,80 @@ def test_readme_dagster_job_launch_works_as_written_and_without_tags_fails_clear
     require_success(stack, run)
     assert materialized_partitions(stack, run["runId"], "dashboards") == {"101", "102"}
     assert len(live(stack.fake, "dashboards", MARKETING_FUNNEL)) == 1
+
+
+
+def _wait_for_step_start(stack: Stack, job: str, after: set[str]) -> dict[str, Any]:
+    """The first new run of `job` once its restore step has started."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for run in stack.gql.runs(job_name=job):
+            if run["runId"] not in after and events_of(stack, run["runId"], "ExecutionStepStartEvent"):
+                return run
+        time.sleep(0.3)
+    raise AssertionError(f"no run of {job} started its step\n{stack.output(30)}")
+
+
+def test_killed_runs_end_failed_and_their_keys_restore_again(stack: Stack) -> None:
+    """SIGKILL mid-restore of a daemon-launched run's worker, then of a `lookervault restore` process.
+
+    The first is ended by its code server; the second has nobody watching it,
+    so only run monitoring (dagster.yaml) ends it. Both must end FAILURE with
+    their partitions FAILED (dead letters), and restore again afterwards.
+    """
+    import os
+    import re
+    import signal
+    import subprocess
+
+    from lookervault_core.testing.fake_looker.faults import Latency
+
+    from .conftest import BIN, PROJECT
+
+    fake, gql = stack.fake, stack.gql
+    both = {"101", "102"}
+    # Every read of a dashboard hangs, so each run is mid-restore when it is killed.
+    fake.inject("GET /dashboards/**", Latency(20_000), times=1000)
+    cli: subprocess.Popen[bytes] | None = None
+    try:
+        before = {r["runId"] for r in gql.runs(job_name="restore_dashboards")}
+        # No automatic retry (dagster.yaml retries a crashed run once): the test inspects it dead.
+        gql.launch_run("restore_dashboards", tags={
+            "dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102",
+            "dagster/max_retries": "0"})
+        run = _wait_for_step_start(stack, "restore_dashboards", before)
+        [pid] = {int(m.group(1)) for e in gql.run_events(run["runId"])
+                 if (m := re.search(r"Started process for run \(pid: (\d+)\)", e.get("message") or ""))}
+        assert both <= gql.partition_statuses("dashboards").materializing
+        os.kill(pid, signal.SIGKILL)
+        assert gql.wait_run(run["runId"], timeout=60, poll=0.5)["status"] == "FAILURE"
+        status = gql.partition_statuses("dashboards")
+        assert both <= status.failed and not both & status.materializing, status
+
+        before = {r["runId"] for r in gql.runs(job_name="restore_dashboards")}
+        cli = subprocess.Popen([str(BIN / "lookervault"), "restore", "--backup", str(stack.backup), "--types",
+                                "dashboards", "--max-runtime", "15"], env=dict(stack.env), cwd=PROJECT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run = _wait_for_step_start(stack, "restore_dashboards", before)
+        assert both <= gql.partition_statuses("dashboards").materializing
+        cli.kill()
+        cli.wait(timeout=30)
+        # Run monitoring polls every 30 s; the run's bound is 15 s.
+        assert gql.wait_run(run["runId"], timeout=120, poll=1.0)["status"] == "FAILURE"
+    finally:
+        fake.clear_faults()
+        if cli is not None and cli.poll() is None:
+            cli.kill()
+            cli.wait(timeout=30)
+    status = gql.partition_statuses("dashboards")
+    assert both <= status.failed and not both & status.materializing, status
+    assert {d["id"] for d in stack.cli_json("dead-letters", "--json", "--types", "dashboards")} == both
+
+    # The killed runs' pool slots are freed by run monitoring (every 30 s), or this run stays queued.
+    retry = gql.wait_run(gql.launch_run("restore_dashboards", tags={
+        "dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102"}),
+        timeout=RUN_TIMEOUT_S + 60)
+    require_success(stack, retry)
+    status = gql.partition_statuses("dashboards")
+    assert both <= status.materialized and not both & status.failed, status
+    assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []

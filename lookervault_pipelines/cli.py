@@ -27,7 +27,7 @@ from lookervault_core.graph import TYPE_ORDER
 
 from .deadletters import dead_letters, failed_keys
 from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
-from .partitions import sync_partitions
+from .partitions import prune_partitions, stale_keys, sync_partitions
 from .summary import RunSummary, summarize
 
 __all__ = ["main"]
@@ -280,6 +280,27 @@ def partitions_sync(backup_path: str) -> None:
     except LookervaultError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(report.describe())
+
+
+@partitions.command("prune")
+@click.option("--backup", "backup_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="list the stale keys; delete nothing")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def partitions_prune(backup_path: str, dry_run: bool, as_json: bool) -> None:
+    """Delete registered keys the backup no longer holds (restores skip them as stale until then)."""
+    try:
+        with BackupReader(backup_path) as reader:
+            gone = (stale_keys if dry_run else prune_partitions)(instance(), reader)
+    except LookervaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps({ct.plural: keys for ct, keys in gone.items()}, indent=2))
+        return
+    verb = "stale (not deleted, --dry-run)" if dry_run else "deleted"
+    for ct, keys in gone.items():
+        click.echo(f"{ct.plural}: {len(keys)} {verb}: {', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}")
+    if not gone:
+        click.echo("no stale keys: every registered key is in the backup")
 
 
 @main.command("dead-letters")

@@ -16,14 +16,17 @@ from collections.abc import Iterator, Sequence
 import dagster as dg
 from pydantic import Field
 
+from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 from lookervault_core.restore import ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["RestoreConfig", "asset_key", "restore_keys"]
+__all__ = ["STALE", "RestoreConfig", "asset_key", "restore_keys", "split_stale"]
 
 Event = dg.AssetMaterialization | dg.AssetObservation
+#: Observation status of a registered key the backup no longer holds: neither restored nor failed.
+STALE = "not_in_backup"
 _DONE = object()
 
 
@@ -74,6 +77,12 @@ def _failure_metadata(failure: ItemFailure) -> dict[str, dg.RawMetadataValue]:
     }
 
 
+def split_stale(reader: BackupReader, ct: ContentType, keys: Sequence[str]) -> tuple[list[str], list[str]]:
+    """`keys` in the backup, and those that are not (registered from an older backup: stale)."""
+    present = set(reader.ids(ct))
+    return [k for k in keys if k in present], [k for k in keys if k not in present]
+
+
 def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool) -> Event:
     if isinstance(outcome, ItemFailure):
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
@@ -104,6 +113,16 @@ def restore_keys(
     started = time.perf_counter()
     with backup.open() as reader, looker.connect() as client, state.idmap(client.settings.instance_id) as idmap:
         restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified)
+        keys, stale = split_stale(reader, ct, keys)
+        if stale:
+            context.log.warning(f"{len(stale)} {ct.plural} are registered but not in this backup (stale keys), "
+                                f"not restored: {', '.join(stale[:20])}{' ...' if len(stale) > 20 else ''}; "
+                                f"`lookervault partitions prune --backup BACKUP` removes them")
+            for key in stale:
+                yield dg.AssetObservation(asset_key=asset_key(ct), partition=key, metadata={
+                    "status": STALE, "backup_fingerprint": reader.fingerprint,
+                    "note": "not in the backup this run restored from; nothing was done",
+                })
         workers = config.workers or client.settings.workers
         context.log.info(f"restoring {len(keys)} {ct.plural} with {workers} workers"
                          f"{' (dry run)' if config.dry_run else ''} into {client.settings.base_url}")

@@ -9,6 +9,8 @@ import dagster as dg
 from lookervault_core.content_types import ContentType
 from lookervault_core.restore import Action
 
+from .execution import STALE
+
 __all__ = ["RunSummary", "summarize"]
 
 
@@ -65,6 +67,8 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
             summary.counts["failed"] += 1
             summary.failed_keys.append(obs.partition)
             summary.errors[obs.partition] = f"{_text(obs.metadata.get('error_type'))}: {_text(obs.metadata.get('error'))}"
+        elif status == STALE:
+            summary.counts[STALE] = summary.counts.get(STALE, 0) + 1
         elif status == "dry_run":
             action = _text(obs.metadata.get("action", "unknown"))
             summary.counts[action] = summary.counts.get(action, 0) + 1

@@ -160,3 +160,23 @@ def test_demo_keep_running_serves_the_fake_and_names_this_virtualenvs_dagster(tm
             proc.communicate(timeout=30)
     assert proc.returncode == 0, output + rest
     assert "fake Looker stopped" in rest, rest
+
+
+def test_partitions_prune_removes_keys_a_newer_backup_no_longer_holds(
+    env: tuple[FakeLooker, dict[str, str], Path], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    _, environ, backup = env
+    assert lookervault(environ, "partitions", "sync", "--backup", str(backup)).returncode == 0
+    newer = tmp_path / "newer.sqlite"
+    shutil.copy(backup, newer)
+    with sqlite3.connect(newer) as db:  # dashboard 102 was deleted in Looker before this backup
+        assert db.execute("DELETE FROM content_items WHERE content_type = 1 AND id IN ('102', 'dashboard::102')"
+                          ).rowcount == 1
+    synced = lookervault(environ, "partitions", "sync", "--backup", str(newer))
+    assert "dashboards: 1 (+0), 1 registered but not in this backup" in synced.stdout, synced.stdout
+    dry = lookervault(environ, "partitions", "prune", "--backup", str(newer), "--dry-run", "--json")
+    assert json.loads(dry.stdout) == {"dashboards": ["102"]}, dry.stdout + dry.stderr
+    pruned = lookervault(environ, "partitions", "prune", "--backup", str(newer))
+    assert pruned.returncode == 0 and "dashboards: 1 deleted: 102" in pruned.stdout, pruned.stdout + pruned.stderr

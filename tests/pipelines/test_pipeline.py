@@ -224,3 +224,26 @@ def test_a_run_launched_without_partition_tags_fails_naming_the_tags_to_give(
     assert f'{{"{RANGE_START_TAG}": "101", "{RANGE_END_TAG}": "102"}}' in message, message
     assert statuses(synced, CT.DASHBOARD) == {"101": None, "102": None}
     assert not [r for r in looker.requests if r.method in WRITES and r.path != "/login"]
+
+
+def test_stale_keys_are_skipped_as_stale_not_failed_and_can_be_pruned(
+    looker: FakeLooker, synced: dg.DagsterInstance, backup: Path
+) -> None:
+    """A key registered from an older backup: not restored, not FAILED, shown as stale, then pruned."""
+    from lookervault_core.backup import BackupReader
+    from lookervault_pipelines.partitions import prune_partitions, sync_partitions
+
+    synced.add_dynamic_partitions("dashboards", ["999"])  # in an earlier backup, deleted since
+    looker.remove("dashboards", "101")
+    result = run_range(synced, CT.DASHBOARD, "101", "999")
+    assert result.success, result.get_step_failure_events()
+    assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": MAT, "999": None}
+    assert dead_letters(synced, [CT.DASHBOARD]) == []
+    observed = {o.partition: o.metadata["status"].value for o in result.asset_observations_for_node("dashboards")}
+    assert observed == {"999": "not_in_backup"}
+
+    with BackupReader(backup) as reader:
+        assert "1 registered but not in this backup" in sync_partitions(synced, reader).describe()
+        assert prune_partitions(synced, reader) == {CT.DASHBOARD: ["999"]}
+        assert prune_partitions(synced, reader) == {}
+    assert synced.get_dynamic_partitions("dashboards") == ["101", "102"]

@@ -22,11 +22,13 @@ from lookervault_core.restore import ItemFailure, Outcome, Restorer, RestoreResu
 
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["STALE", "RestoreConfig", "asset_key", "restore_keys", "split_stale"]
+__all__ = ["SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "split_stale"]
 
 Event = dg.AssetMaterialization | dg.AssetObservation
 #: Observation status of a registered key the backup no longer holds: neither restored nor failed.
 STALE = "not_in_backup"
+#: Observation status of an item left as it is because Looker changed it after the backup (skip_modified).
+SKIPPED_MODIFIED = "skipped_modified"
 _DONE = object()
 
 
@@ -88,6 +90,10 @@ def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool) -
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
                                    metadata=_failure_metadata(outcome))
     meta = _success_metadata(outcome, fingerprint)
+    if outcome.modified_in_looker:
+        # Looker still differs from the backup: recorded, but not as restored.
+        return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
+                                   metadata={"status": SKIPPED_MODIFIED, **meta})
     if dry_run:
         # A dry run writes nothing, so it must not mark the partition restored.
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,

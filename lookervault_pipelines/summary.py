@@ -9,7 +9,7 @@ import dagster as dg
 from lookervault_core.content_types import ContentType
 from lookervault_core.restore import Action
 
-from .execution import STALE
+from .execution import SKIPPED_MODIFIED, STALE
 
 __all__ = ["RunSummary", "summarize"]
 
@@ -69,7 +69,7 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
             summary.errors[obs.partition] = f"{_text(obs.metadata.get('error_type'))}: {_text(obs.metadata.get('error'))}"
         elif status == STALE:
             summary.counts[STALE] = summary.counts.get(STALE, 0) + 1
-        elif status == "dry_run":
+        elif status in ("dry_run", SKIPPED_MODIFIED):
             action = _text(obs.metadata.get("action", "unknown"))
             summary.counts[action] = summary.counts.get(action, 0) + 1
     failures = result.get_step_failure_events()

@@ -64,6 +64,7 @@ class ItemRun:
         self.api_calls = 0
         self.changes: list[str] = []
         self.notes: list[str] = []
+        self.modified_in_looker = False
         self.deferred: list[Ref] = []
         self.started = time.perf_counter()
 
@@ -195,6 +196,7 @@ class ItemRun:
         dest = str(live[key])
         if self.restorer.skip_modified and self.modified_since_backup(live):
             self.note("changed in Looker since the backup; skipped (--skip-modified)")
+            self.modified_in_looker = True
             return Action.SKIPPED, dest, live
         changes = diff(body, live)
         if not changes:
@@ -261,4 +263,5 @@ class ItemRun:
             content_hash=content_hash(self.data),
             message="; ".join(self.notes),
             deferred=tuple(self.deferred),
+            modified_in_looker=self.modified_in_looker and action is Action.SKIPPED,
         )

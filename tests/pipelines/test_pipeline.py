@@ -247,3 +247,20 @@ def test_stale_keys_are_skipped_as_stale_not_failed_and_can_be_pruned(
         assert prune_partitions(synced, reader) == {CT.DASHBOARD: ["999"]}
         assert prune_partitions(synced, reader) == {}
     assert synced.get_dynamic_partitions("dashboards") == ["101", "102"]
+
+
+def test_items_skipped_by_skip_modified_are_not_recorded_as_restored(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """skip_modified leaves an edited dashboard as it is in Looker: its partition must not turn green."""
+    edited = {**looker.get("dashboards", "102"), "title": "Edited in Looker", "updated_at": "2099-01-01T00:00:00Z"}
+    looker.put("dashboards", edited)  # type: ignore[arg-type]
+    looker.remove("dashboards", "101")
+    result = run_range(synced, CT.DASHBOARD, "101", "102", skip_modified=True)
+    assert result.success
+    assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": None}
+    assert [m.partition for m in result.asset_materializations_for_node("dashboards")] == ["101"]
+    [skipped] = result.asset_observations_for_node("dashboards")
+    assert (skipped.partition, skipped.metadata["status"].value) == ("102", "skipped_modified")
+    assert looker.get("dashboards", "102")["title"] == "Edited in Looker"  # type: ignore[index]
+    assert dead_letters(synced, [CT.DASHBOARD]) == []

@@ -444,3 +444,32 @@ def test_killed_runs_end_failed_and_their_keys_restore_again(stack: Stack) -> No
     status = gql.partition_statuses("dashboards")
     assert both <= status.materialized and not both & status.failed, status
     assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []
+
+
+def test_run_reexecuted_from_failure_on_its_run_page_restores_only_what_failed(stack: Stack) -> None:
+    """A range run with one failure, re-executed from failure through GraphQL: only that key is restored."""
+    fake, gql = stack.fake, stack.gql
+    remove_titled(fake, "dashboards", SALES_OVERVIEW)
+    remove_titled(fake, "dashboards", MARKETING_FUNNEL)
+    folder = live(fake, "folders", "Sales")
+    for f in folder:
+        fake.remove("folders", str(f["id"]))  # dashboard 101's folder: 101 fails naming it, 102 is restored
+    range_tags = {"dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102"}
+    parent = gql.wait_run(gql.launch_run("restore_dashboards", tags=range_tags), timeout=RUN_TIMEOUT_S)
+    assert parent["status"] == "FAILURE", parent
+    assert materialized_partitions(stack, parent["runId"], "dashboards") == {"102"}
+    assert gql.partition_statuses("dashboards").failed >= {"101"}
+
+    require_success(stack, gql.wait_run(gql.launch_run("restore_folders", tags={"dagster/partition": "11"}),
+                                        timeout=RUN_TIMEOUT_S))
+    fake.clear_requests()
+    child = gql.wait_run(gql.reexecute_run(parent["runId"], "FROM_FAILURE"), timeout=RUN_TIMEOUT_S)
+    require_success(stack, child)
+    assert {k: v for k, v in tags_of(child).items() if k in range_tags} == range_tags  # inherited range
+    assert materialized_partitions(stack, child["runId"], "dashboards") == {"101"}
+    writes = [f"{r.method} {r.path}" for r in fake.requests if r.method in {"POST", "PATCH", "PUT", "DELETE"}
+              and r.path != "/login"]
+    assert writes.count("POST /dashboards") == 1, writes
+    status = gql.partition_statuses("dashboards")
+    assert {"101", "102"} <= status.materialized and not status.failed & {"101", "102"}, status
+    assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1 and len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1

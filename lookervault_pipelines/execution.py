@@ -8,9 +8,12 @@ the failed keys, which Dagster then shows as FAILED partitions.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
+import traceback
+from datetime import datetime, timezone
 from collections.abc import Iterator, Sequence
 
 import dagster as dg
@@ -18,6 +21,7 @@ from pydantic import Field
 
 from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
+from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.restore import ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
 from .reexecution import Restored, is_reexecution_from_failure, restored_by_ancestors
@@ -102,6 +106,32 @@ def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool) -
     return dg.AssetMaterialization(asset_key=asset_key(ct), partition=outcome.source_id, metadata=meta)
 
 
+def _run_level_failure(context: dg.OpExecutionContext, ct: ContentType, keys: Sequence[str],
+                       exc: LookervaultError) -> Iterator[Event]:
+    """Nothing could be restored (Looker refused the login, the backup is unreadable): each key's outcome.
+
+    Every key gets the error as its dead-letter record, so its latest recorded
+    outcome is this one, not an older, already fixed error.
+
+    Raises:
+        dg.Failure: with the cause as its first line.
+    """
+    info = describe(exc)
+    trace = "".join(traceback.format_exception(exc))
+    failed_at = datetime.now(timezone.utc).isoformat()
+    context.log.error(f"no {ct.plural} restored: {info.type}: {info.message}")
+    for key in keys:
+        failure = ItemFailure(content_type=ct, source_id=key, error=info, traceback=trace, failed_at=failed_at,
+                              duration_s=0.0)
+        yield dg.AssetObservation(asset_key=asset_key(ct), partition=key,
+                                  metadata={**_failure_metadata(failure), "scope": "run"})
+    raise dg.Failure(
+        description=f"{info.type}: {info.message}\n(before any item: none of the {len(keys)} {ct.plural} "
+                    f"was restored; each is recorded as failed with this error)",
+        metadata={"error_type": info.type, "failed_keys": dg.MetadataValue.json(list(keys))},
+    ) from exc
+
+
 def _carried_forward(done_before: dict[str, Restored]) -> Iterator[Event]:
     for key, restored in done_before.items():
         mat = restored.materialization
@@ -133,7 +163,13 @@ def restore_keys(
         keys = [k for k in keys if k not in done_before]
         context.log.info(f"re-execution from failure: {len(done_before)} {ct.plural} already restored by the "
                          f"re-executed runs are left out; {len(keys)} to restore")
-    with backup.open() as reader, looker.connect() as client, state.idmap(client.settings.instance_id) as idmap:
+    with contextlib.ExitStack() as opened:
+        try:
+            reader = opened.enter_context(backup.open())
+            client = opened.enter_context(looker.connect())
+            idmap = opened.enter_context(state.idmap(client.settings.instance_id))
+        except LookervaultError as exc:
+            yield from _run_level_failure(context, ct, keys, exc)
         restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified)
         keys, stale = split_stale(reader, ct, keys)
         if stale:

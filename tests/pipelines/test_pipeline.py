@@ -264,3 +264,30 @@ def test_items_skipped_by_skip_modified_are_not_recorded_as_restored(
     assert (skipped.partition, skipped.metadata["status"].value) == ("102", "skipped_modified")
     assert looker.get("dashboards", "102")["title"] == "Edited in Looker"  # type: ignore[index]
     assert dead_letters(synced, [CT.DASHBOARD]) == []
+
+
+def test_a_run_failing_before_any_item_records_its_cause_as_each_keys_latest_dead_letter(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """Login refused after an earlier, different failure: the dead letters show the login error, readably."""
+    looker.remove("dashboards", "101")
+    looker.inject("POST /dashboards", ServerError(500), times=1000)
+    quick = {"resources": {"looker": {"config": {"retry_attempts": 1, "retry_backoff_seconds": 0.0}}}}
+    first = defs.resolve_job_def("restore_dashboards").execute_in_process(
+        instance=synced, raise_on_error=False, tags={RANGE_START_TAG: "101", RANGE_END_TAG: "102"}, run_config=quick)
+    assert [d.error_type for d in dead_letters(synced, [CT.DASHBOARD])] == ["Unavailable"]
+    looker.clear_faults()
+
+    refused = {"resources": {"looker": {"config": {"client_secret": "not-the-secret", "retry_attempts": 1}}}}
+    result = defs.resolve_job_def("restore_dashboards").execute_in_process(
+        instance=synced, raise_on_error=False, tags={RANGE_START_TAG: "101", RANGE_END_TAG: "102"},
+        run_config=refused)
+    assert not result.success and first.run_id != result.run_id
+    assert statuses(synced, CT.DASHBOARD) == {"101": FAILED, "102": FAILED}
+    letters = dead_letters(synced, [CT.DASHBOARD])
+    assert [(d.id, d.error_type, d.run_id) for d in letters] == [
+        ("101", "AuthenticationFailed", result.run_id), ("102", "AuthenticationFailed", result.run_id)]
+    [failure] = result.get_step_failure_events()
+    headline = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
+    assert headline.splitlines()[0].endswith(f"AuthenticationFailed: {letters[0].error}"), headline
+    assert "not-the-secret" not in headline + letters[0].error

@@ -291,3 +291,24 @@ def test_a_run_failing_before_any_item_records_its_cause_as_each_keys_latest_dea
     headline = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
     assert headline.splitlines()[0].endswith(f"AuthenticationFailed: {letters[0].error}"), headline
     assert "not-the-secret" not in headline + letters[0].error
+
+
+def test_failures_in_a_selected_keys_run_are_dead_letters_until_restored(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """restore_selected_keys_job plans no partitions (they cannot turn FAILED): still one dead-letter queue."""
+    looker.remove("dashboards", "101")
+    looker.inject("POST /dashboards", ServerError(500), times=1000)
+    config = {"content_type": "dashboards", "keys": ["101", "102"]}
+    run_config = {"ops": {"restore_selected_keys": {"config": config}},
+                  "resources": {"looker": {"config": {"retry_attempts": 1, "retry_backoff_seconds": 0.0}}}}
+    job = defs.resolve_job_def("restore_selected_keys_job")
+    result = job.execute_in_process(instance=synced, raise_on_error=False, run_config=run_config)
+    assert not result.success
+    [letter] = dead_letters(synced, [CT.DASHBOARD])
+    assert (letter.id, letter.error_type, letter.run_id) == ("101", "Unavailable", result.run_id)
+
+    looker.clear_faults()
+    assert job.execute_in_process(instance=synced, raise_on_error=False, run_config=run_config).success
+    assert dead_letters(synced, [CT.DASHBOARD]) == []
+    assert titles(looker, "dashboards").count("Sales Overview") == 1

@@ -473,3 +473,26 @@ def test_run_reexecuted_from_failure_on_its_run_page_restores_only_what_failed(s
     status = gql.partition_statuses("dashboards")
     assert {"101", "102"} <= status.materialized and not status.failed & {"101", "102"}, status
     assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1 and len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1
+
+
+def test_failures_of_a_selected_keys_run_launched_from_the_ui_are_dead_letters(stack: Stack) -> None:
+    """restore_selected_keys_job (the launchpad's or the CLI's path) fails a key: `dead-letters` lists it."""
+    fake, gql = stack.fake, stack.gql
+    remove_titled(fake, "dashboards", SALES_OVERVIEW)
+    config = {"ops": {"restore_selected_keys": {"config": {"content_type": "dashboards", "keys": ["101"]}}},
+              "resources": {"looker": {"config": {"retry_attempts": 1}}}}
+    fake.inject("POST /dashboards", ServerError(500), times=1000)
+    try:
+        run = gql.wait_run(gql.launch_run("restore_selected_keys_job", run_config=config), timeout=RUN_TIMEOUT_S)
+    finally:
+        fake.clear_faults()
+    assert run["status"] == "FAILURE", run
+    (observation,) = events_of(stack, run["runId"], "ObservationEvent", partition="101")
+    assert metadata(observation).get("status") == "failed"
+    letters = stack.cli_json("dead-letters", "--json", "--types", "dashboards")
+    assert [(d["id"], d["error_type"], d["run_id"]) for d in letters] == [("101", "Unavailable", run["runId"])]
+
+    require_success(stack, gql.wait_run(gql.launch_run("restore_selected_keys_job", run_config=config),
+                                        timeout=RUN_TIMEOUT_S))
+    assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []
+    assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1

@@ -83,7 +83,9 @@ def test_reexecution_from_failure_of_2000_keys_restores_only_the_3_that_failed(
     parent_s = time.perf_counter() - started
     assert not parent.success
     failed = {k for k, s in look_statuses(instance).items() if s == dg.AssetPartitionStatus.FAILED}
-    assert len(failed) == 3 and {d.id for d in dead_letters(instance, [CT.LOOK])} == failed
+    assert len(failed) == 3, [e.step_failure_data.error.message[:3000] for e in parent.get_step_failure_events()
+                              if e.step_failure_data.error]
+    assert {d.id for d in dead_letters(instance, [CT.LOOK])} == failed
 
     fake.clear_requests()
     started = time.perf_counter()

@@ -1,6 +1,7 @@
 """One asset per content type, partitioned by content id, ordered by asset dependencies."""
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 
@@ -8,10 +9,23 @@ from lookervault_core.content_types import ContentType
 from lookervault_core.graph import TYPE_DEPENDENCIES, TYPE_ORDER
 
 from .execution import Event, RestoreConfig, restore_keys
+from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
 from .partitions import PARTITIONS
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["build_restore_asset", "restore_assets"]
+__all__ = ["build_restore_asset", "restore_assets", "unpartitioned_run_message"]
+
+
+def unpartitioned_run_message(ct: ContentType, registered: Sequence[str]) -> str:
+    """What to launch instead, when a run names no partition (`dagster job launch` without tags)."""
+    if not registered:
+        return (f"{job_name(ct)} restores partitions ({ct.label} ids) and none are registered yet: "
+                f"run `lookervault partitions sync --backup BACKUP` (or let the sensor run), then launch again "
+                f"with the ids in tags.")
+    whole = json.dumps({RANGE_START_TAG: registered[0], RANGE_END_TAG: registered[-1]})
+    return (f"{job_name(ct)} was launched without partition tags, so it does not know which {ct.plural} to "
+            f"restore. Launch it with one id, --tags '{json.dumps({'dagster/partition': registered[0]})}', "
+            f"or a range; all {len(registered)} registered {ct.plural}: --tags '{whole}'")
 
 
 def build_restore_asset(ct: ContentType) -> dg.AssetsDefinition:
@@ -40,6 +54,9 @@ def build_restore_asset(ct: ContentType) -> dg.AssetsDefinition:
         backup: BackupResource,
         restore_state: RestoreStateResource,
     ) -> Iterator[Event]:
+        if not (context.has_partition_key or context.has_partition_key_range):
+            registered = context.instance.get_dynamic_partitions(ct.plural)
+            raise dg.Failure(description=unpartitioned_run_message(ct, registered))
         yield from restore_keys(context.op_execution_context, ct, context.partition_keys, config=config,
                                 looker=looker, backup=backup, state=restore_state)
 

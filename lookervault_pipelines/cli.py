@@ -28,7 +28,7 @@ from lookervault_core.restore import Restorer, missing_requirements
 
 from .deadletters import dead_letters, failed_keys
 from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
-from .partitions import sync_partitions
+from .partitions import prune_partitions, stale_keys, sync_partitions
 from .resources import LookerResource, RestoreStateResource
 from .snapshot import snapshot_command
 from .summary import RunSummary, summarize
@@ -95,8 +95,18 @@ def stretches(registered: Sequence[str], selected: Iterable[str]) -> list[tuple[
     return out
 
 
+#: Run options that are not op config: where the id map is, and run tags.
+_NOT_OP_CONFIG = ("source_instance", "max_runtime")
+#: Dagster's run-monitoring tag: the daemon ends a run still going after this many seconds FAILED.
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+
+
+def _run_tags(options: dict[str, object]) -> dict[str, str]:
+    return {MAX_RUNTIME_TAG: str(options["max_runtime"])} if options.get("max_runtime") else {}
+
+
 def _run_config(op: str, options: dict[str, object]) -> dict[str, object]:
-    op_options = {k: v for k, v in options.items() if k != "source_instance"}
+    op_options = {k: v for k, v in options.items() if k not in _NOT_OP_CONFIG}
     config: dict[str, object] = {
         "ops": {op: {"config": op_options}},
         # Dagster logs every event at DEBUG; show only the restore's own progress lines.
@@ -120,7 +130,8 @@ def run_type(
         for first, last in ranges:
             result = job.execute_in_process(
                 instance=inst, raise_on_error=False, run_config=_run_config(ct.plural, options),
-                tags={RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural},
+                tags={RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
+                      **_run_tags(options)},
             )
             summaries.append(summarize(ct, result))
     else:
@@ -136,7 +147,7 @@ def run_selected_keys(
     cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
     result = _definitions().resolve_job_def("restore_selected_keys_job").execute_in_process(
         instance=inst, raise_on_error=False, run_config=_run_config("restore_selected_keys", cfg),
-        tags={"lookervault/content_type": ct.plural, **(tags or {})},
+        tags={"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})},
     )
     return summarize(ct, result)
 
@@ -183,6 +194,9 @@ def main() -> None:
 @click.option("--exact-access", is_flag=True, help="make users' roles and group memberships exactly the "
               "backup's, removing ones granted since (default: only add)")
 @click.option("--workers", type=click.IntRange(1, 256), help="threads per run (default 8)")
+@click.option("--max-runtime", type=click.IntRange(1), help="seconds after which the daemon's run monitoring ends "
+              "a run FAILED (default: dagster.yaml's max_runtime_seconds); also how a run is ended whose "
+              "process was killed")
 @click.option("--source-instance", help="name of the instance the backup came from, when it is not the "
               "destination: ids are then mapped, never assumed equal")
 @click.option("--with-dependencies", is_flag=True, help="also restore every folder, look, user, group, role "
@@ -190,13 +204,13 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
-            dry_run: bool, skip_modified: bool, exact_access: bool, workers: int | None,
+            dry_run: bool, skip_modified: bool, exact_access: bool, workers: int | None, max_runtime: int | None,
             source_instance: str | None, with_dependencies: bool, as_json: bool) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
     sys.exit(restore_backup(
         backup_path, types=_types(types), ids=_split(ids), folders=_split(folders), owners=list(owners),
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
-        exact_access=exact_access, workers=workers, source_instance=source_instance,
+        exact_access=exact_access, workers=workers, max_runtime=max_runtime, source_instance=source_instance,
         with_dependencies=with_dependencies, as_json=as_json,
     ))
 
@@ -223,6 +237,7 @@ def restore_backup(
     skip_modified: bool = False,
     exact_access: bool = False,
     workers: int | None = None,
+    max_runtime: int | None = None,
     source_instance: str | None = None,
     with_dependencies: bool = False,
     as_json: bool = False,
@@ -261,6 +276,8 @@ def restore_backup(
         options["exact_access"] = True
     if workers:
         options["workers"] = workers
+    if max_runtime:
+        options["max_runtime"] = max_runtime
     if source_instance:
         options["source_instance"] = source_instance
     summaries: list[RunSummary] = []
@@ -294,6 +311,27 @@ def partitions_sync(backup_path: str) -> None:
     except LookervaultError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(report.describe())
+
+
+@partitions.command("prune")
+@click.option("--backup", "backup_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="list the stale keys; delete nothing")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def partitions_prune(backup_path: str, dry_run: bool, as_json: bool) -> None:
+    """Delete registered keys the backup no longer holds (restores skip them as stale until then)."""
+    try:
+        with BackupReader(backup_path) as reader:
+            gone = (stale_keys if dry_run else prune_partitions)(instance(), reader)
+    except LookervaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps({ct.plural: keys for ct, keys in gone.items()}, indent=2))
+        return
+    verb = "stale (not deleted, --dry-run)" if dry_run else "deleted"
+    for ct, keys in gone.items():
+        click.echo(f"{ct.plural}: {len(keys)} {verb}: {', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}")
+    if not gone:
+        click.echo("no stale keys: every registered key is in the backup")
 
 
 @main.command("dead-letters")

@@ -8,7 +8,7 @@ import dagster as dg
 
 from lookervault_core.content_types import ContentType
 
-from .execution import asset_key
+from .execution import SKIPPED_MODIFIED, STALE, asset_key
 from .partitions import PARTITIONS, id_sort_key
 
 __all__ = ["DeadLetter", "dead_letters", "failed_keys"]
@@ -45,34 +45,78 @@ def _text(meta: object) -> str:
     return str(getattr(meta, "value", meta)) if meta is not None else ""
 
 
+#: Observation statuses that are a key's outcome: a failure, or a deliberate non-restore that ends it.
+_OUTCOMES = frozenset({"failed", STALE, SKIPPED_MODIFIED})
+
+
+def _latest_failures(instance: dg.DagsterInstance, ct: ContentType) -> dict[str, dg.EventLogRecord]:
+    """Keys whose newest outcome observation is a failure, with that observation (newest first scan)."""
+    latest: dict[str, dg.EventLogRecord] = {}
+    cursor: str | None = None
+    while True:
+        result = instance.fetch_observations(dg.AssetRecordsFilter(asset_key=asset_key(ct)), limit=1000,
+                                             cursor=cursor, ascending=False)
+        for rec in result.records:
+            obs = rec.asset_observation
+            if obs is not None and obs.partition and obs.partition not in latest \
+                    and _text(obs.metadata.get("status")) in _OUTCOMES:
+                latest[obs.partition] = rec
+        if not result.has_more:
+            break
+        cursor = result.cursor
+    return {k: r for k, r in latest.items()
+            if r.asset_observation is not None and _text(r.asset_observation.metadata.get("status")) == "failed"}
+
+
+def _restored_since(instance: dg.DagsterInstance, ct: ContentType, failures: dict[str, dg.EventLogRecord]) -> set[str]:
+    """Keys materialized after their latest failure."""
+    keys = sorted(failures)
+    fixed: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        cursor: str | None = None
+        while True:
+            result = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=asset_key(ct), asset_partitions=chunk,
+                                      after_storage_id=min(failures[k].storage_id for k in chunk)),
+                limit=1000, cursor=cursor)
+            for rec in result.records:
+                key = rec.partition_key
+                if key in failures and rec.storage_id > failures[key].storage_id:
+                    fixed.add(key)
+            if not result.has_more:
+                break
+            cursor = result.cursor
+    return fixed
+
+
 def dead_letters(instance: dg.DagsterInstance, types: list[ContentType] | None = None) -> list[DeadLetter]:
-    """Every failed partition with its latest error, in type order then id order."""
+    """Every item whose latest outcome is a failure, whatever launched the run, in type then id order.
+
+    A key is a dead letter when its partition is FAILED (range runs) or when
+    its newest failure was recorded after its newest materialization (runs
+    that plan no partitions, such as `restore_selected_keys_job`). The error
+    is that failure's; a FAILED key with none since its last success failed
+    with its whole run (killed, or crashed before recording items).
+    """
     out: list[DeadLetter] = []
     for ct in types or list(ContentType):
-        keys = failed_keys(instance, ct)
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            latest: dict[str, DeadLetter] = {}
-            records = instance.fetch_observations(
-                dg.AssetRecordsFilter(asset_key=asset_key(ct), asset_partitions=chunk), limit=len(chunk) * 20,
-                ascending=False,
-            ).records
-            for rec in records:
-                obs = rec.asset_observation
-                if obs is None or obs.partition in latest or obs.partition is None:
-                    continue
-                meta = obs.metadata
-                if _text(meta.get("status")) != "failed":
-                    continue
-                latest[obs.partition] = DeadLetter(
-                    content_type=ct.label, id=obs.partition, error_type=_text(meta.get("error_type")),
-                    error=_text(meta.get("error")), failed_at=_text(meta.get("failed_at")),
-                    run_id=rec.run_id or "", transient=_text(meta.get("transient")) == "True",
-                )
-            for key in chunk:
-                out.append(latest.get(key) or DeadLetter(
+        failures = _latest_failures(instance, ct)
+        current = {k: r for k, r in failures.items() if k not in _restored_since(instance, ct, failures)}
+        for key in sorted(set(current) | set(failed_keys(instance, ct)), key=id_sort_key):
+            rec = current.get(key)
+            obs = rec.asset_observation if rec is not None else None
+            if rec is None or obs is None:
+                out.append(DeadLetter(
                     content_type=ct.label, id=key, error_type="RunFailure",
-                    error="the run failed before this item was attempted; see the run's logs",
+                    error="its run failed (or was killed) before recording this item; see the run's logs",
                     failed_at="", run_id="", transient=True,
                 ))
+                continue
+            meta = obs.metadata
+            out.append(DeadLetter(
+                content_type=ct.label, id=key, error_type=_text(meta.get("error_type")),
+                error=_text(meta.get("error")), failed_at=_text(meta.get("failed_at")),
+                run_id=rec.run_id or "", transient=_text(meta.get("transient")) == "True",
+            ))
     return out

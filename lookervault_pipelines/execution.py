@@ -8,22 +8,32 @@ the failed keys, which Dagster then shows as FAILED partitions.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
+import traceback
+from datetime import datetime, timezone
 from collections.abc import Iterator, Sequence
 
 import dagster as dg
 from pydantic import Field
 
+from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
+from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.restore import ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
+from .reexecution import Restored, is_reexecution_from_failure, restored_by_ancestors
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["RestoreConfig", "asset_key", "restore_keys"]
+__all__ = ["SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "split_stale"]
 
 Event = dg.AssetMaterialization | dg.AssetObservation
+#: Observation status of a registered key the backup no longer holds: neither restored nor failed.
+STALE = "not_in_backup"
+#: Observation status of an item left as it is because Looker changed it after the backup (skip_modified).
+SKIPPED_MODIFIED = "skipped_modified"
 _DONE = object()
 
 
@@ -76,16 +86,59 @@ def _failure_metadata(failure: ItemFailure) -> dict[str, dg.RawMetadataValue]:
     }
 
 
+def split_stale(reader: BackupReader, ct: ContentType, keys: Sequence[str]) -> tuple[list[str], list[str]]:
+    """`keys` in the backup, and those that are not (registered from an older backup: stale)."""
+    present = set(reader.ids(ct))
+    return [k for k in keys if k in present], [k for k in keys if k not in present]
+
+
 def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool) -> Event:
     if isinstance(outcome, ItemFailure):
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
                                    metadata=_failure_metadata(outcome))
     meta = _success_metadata(outcome, fingerprint)
+    if outcome.modified_in_looker:
+        # Looker still differs from the backup: recorded, but not as restored.
+        return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
+                                   metadata={"status": SKIPPED_MODIFIED, **meta})
     if dry_run:
         # A dry run writes nothing, so it must not mark the partition restored.
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
                                    metadata={"status": "dry_run", **meta})
     return dg.AssetMaterialization(asset_key=asset_key(ct), partition=outcome.source_id, metadata=meta)
+
+
+def _run_level_failure(context: dg.OpExecutionContext, ct: ContentType, keys: Sequence[str],
+                       exc: LookervaultError) -> Iterator[Event]:
+    """Nothing could be restored (Looker refused the login, the backup is unreadable): each key's outcome.
+
+    Every key gets the error as its dead-letter record, so its latest recorded
+    outcome is this one, not an older, already fixed error.
+
+    Raises:
+        dg.Failure: with the cause as its first line.
+    """
+    info = describe(exc)
+    trace = "".join(traceback.format_exception(exc))
+    failed_at = datetime.now(timezone.utc).isoformat()
+    context.log.error(f"no {ct.plural} restored: {info.type}: {info.message}")
+    for key in keys:
+        failure = ItemFailure(content_type=ct, source_id=key, error=info, traceback=trace, failed_at=failed_at,
+                              duration_s=0.0)
+        yield dg.AssetObservation(asset_key=asset_key(ct), partition=key,
+                                  metadata={**_failure_metadata(failure), "scope": "run"})
+    raise dg.Failure(
+        description=f"{info.type}: {info.message}\n(before any item: none of the {len(keys)} {ct.plural} "
+                    f"was restored; each is recorded as failed with this error)",
+        metadata={"error_type": info.type, "failed_keys": dg.MetadataValue.json(list(keys))},
+    ) from exc
+
+
+def _carried_forward(done_before: dict[str, Restored]) -> Iterator[Event]:
+    for key, restored in done_before.items():
+        mat = restored.materialization
+        yield dg.AssetMaterialization(asset_key=mat.asset_key, partition=key, metadata={
+            **mat.metadata, "note": f"restored by run {restored.run_id}; not redone by this re-execution"})
 
 
 def restore_keys(
@@ -104,9 +157,33 @@ def restore_keys(
         dg.Failure: naming every key that failed, with its error type and message.
     """
     started = time.perf_counter()
-    with backup.open() as reader, looker.connect() as client, state.idmap(client.settings.instance_id) as idmap:
+    done_before: dict[str, Restored] = {}
+    if is_reexecution_from_failure(context.run):
+        wanted = set(keys)
+        done_before = {k: r for k, r in restored_by_ancestors(context.instance, context.run, asset_key(ct)).items()
+                       if k in wanted}
+        keys = [k for k in keys if k not in done_before]
+        context.log.info(f"re-execution from failure: {len(done_before)} {ct.plural} already restored by the "
+                         f"re-executed runs are left out; {len(keys)} to restore")
+    with contextlib.ExitStack() as opened:
+        try:
+            reader = opened.enter_context(backup.open())
+            client = opened.enter_context(looker.connect())
+            idmap = opened.enter_context(state.idmap(client.settings.instance_id))
+        except LookervaultError as exc:
+            yield from _run_level_failure(context, ct, keys, exc)
         restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified,
                             exact_access=config.exact_access)
+        keys, stale = split_stale(reader, ct, keys)
+        if stale:
+            context.log.warning(f"{len(stale)} {ct.plural} are registered but not in this backup (stale keys), "
+                                f"not restored: {', '.join(stale[:20])}{' ...' if len(stale) > 20 else ''}; "
+                                f"`lookervault partitions prune --backup BACKUP` removes them")
+            for key in stale:
+                yield dg.AssetObservation(asset_key=asset_key(ct), partition=key, metadata={
+                    "status": STALE, "backup_fingerprint": reader.fingerprint,
+                    "note": "not in the backup this run restored from; nothing was done",
+                })
         workers = config.workers or client.settings.workers
         context.log.info(f"restoring {len(keys)} {ct.plural} with {workers} workers"
                          f"{' (dry run)' if config.dry_run else ''} into {client.settings.base_url}")
@@ -144,6 +221,9 @@ def restore_keys(
     context.log.info(f"{ct.plural}: {done} processed, {done - len(failures)} succeeded, {len(failures)} failed "
                      f"in {elapsed:.1f} s ({done / elapsed if elapsed else 0:.1f} items/s)")
     if failures:
+        # This run planned the re-executed runs' successes too: failing without
+        # materializing them again would turn them FAILED.
+        yield from _carried_forward(done_before)
         listed = "\n".join(f"- {f.source_id}: {f.error.type}: {f.error.message}" for f in failures[:50])
         more = f"\n... and {len(failures) - 50} more" if len(failures) > 50 else ""
         raise dg.Failure(

@@ -9,6 +9,8 @@ import dagster as dg
 from lookervault_core.content_types import ContentType
 from lookervault_core.restore import Action
 
+from .execution import SKIPPED_MODIFIED, STALE
+
 __all__ = ["RunSummary", "summarize"]
 
 
@@ -65,7 +67,9 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
             summary.counts["failed"] += 1
             summary.failed_keys.append(obs.partition)
             summary.errors[obs.partition] = f"{_text(obs.metadata.get('error_type'))}: {_text(obs.metadata.get('error'))}"
-        elif status == "dry_run":
+        elif status == STALE:
+            summary.counts[STALE] = summary.counts.get(STALE, 0) + 1
+        elif status in ("dry_run", SKIPPED_MODIFIED):
             action = _text(obs.metadata.get("action", "unknown"))
             summary.counts[action] = summary.counts.get(action, 0) + 1
     failures = result.get_step_failure_events()

@@ -74,6 +74,7 @@ class ItemRun:
         self.api_calls = 0
         self.changes: list[str] = []
         self.notes: list[str] = []
+        self.modified_in_looker = False
         self.deferred: list[Ref] = []
         self.started = time.perf_counter()
 
@@ -252,6 +253,7 @@ class ItemRun:
         self.remember(self.content_type.label, self.source_id, dest)
         if self.restorer.skip_modified and self.modified_since_backup(live):
             self.note("changed in Looker since the backup; skipped (--skip-modified)")
+            self.modified_in_looker = True
             return Action.SKIPPED, dest, live
         # Nested live objects carry read-only fields the body never has
         # (certification_metadata.user_name): compare their writable parts only.
@@ -338,4 +340,5 @@ class ItemRun:
             content_hash=content_hash(self.data),
             message="; ".join(self.notes),
             deferred=tuple(self.deferred),
+            modified_in_looker=self.modified_in_looker and action is Action.SKIPPED,
         )

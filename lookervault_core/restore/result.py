@@ -37,6 +37,8 @@ class RestoreResult:
     owner, a system folder that was mapped rather than created); `deferred`
     names soft references to items of the backup that were not restored yet
     and were left unset: restoring the item again after them sets them.
+    `modified_in_looker` marks a skip because Looker changed the item after
+    the backup (skip_modified): Looker then still differs from the backup.
     """
 
     content_type: ContentType
@@ -50,3 +52,4 @@ class RestoreResult:
     content_hash: str
     message: str = ""
     deferred: tuple[Ref, ...] = ()
+    modified_in_looker: bool = False

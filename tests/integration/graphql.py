@@ -150,6 +150,17 @@ query Runs($filter: RunsFilter) {
 }
 """ % (_ERROR_MESSAGE, _PYTHON_ERROR)
 
+REEXECUTE_RUN_MUTATION = """
+mutation ReexecuteRun($reexecutionParams: ReexecutionParams) {
+  launchPipelineReexecution(reexecutionParams: $reexecutionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    %s
+    %s
+  }
+}
+""" % (_ERROR_MESSAGE, _PYTHON_ERROR)
+
 LAUNCH_BACKFILL_MUTATION = """
 mutation LaunchBackfill($backfillParams: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $backfillParams) {
@@ -313,6 +324,16 @@ class GraphQL:
         result = self.query(LAUNCH_RUN_MUTATION, {"executionParams": params})["launchRun"]
         if result["__typename"] != "LaunchRunSuccess":
             raise GraphQLFailure(f"launchRun of {job_name} answered {result['__typename']}: "
+                                 f"{json.dumps(result, indent=2)[:4000]}")
+        return result["run"]["runId"]
+
+    def reexecute_run(self, run_id: str, strategy: str = "FROM_FAILURE") -> str:
+        """Re-execute a run as its run page does (`FROM_FAILURE` or `ALL_STEPS`); the new run's id."""
+        result = self.query(
+            REEXECUTE_RUN_MUTATION, {"reexecutionParams": {"parentRunId": run_id, "strategy": strategy}},
+        )["launchPipelineReexecution"]
+        if result["__typename"] != "LaunchRunSuccess":
+            raise GraphQLFailure(f"launchPipelineReexecution of {run_id} answered {result['__typename']}: "
                                  f"{json.dumps(result, indent=2)[:4000]}")
         return result["run"]["runId"]
 

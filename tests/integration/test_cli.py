@@ -166,3 +166,64 @@ def test_snapshot_writes_a_complete_backup_and_never_a_partial_one(
     assert out.read_bytes() == before and sorted(p.name for p in out.parent.iterdir()) == ["instance.sqlite"]
     assert "wrong-secret" not in failed.stdout + failed.stderr
     assert fake.client_secret not in taken.stdout + taken.stderr
+
+
+def test_demo_keep_running_serves_the_fake_and_names_this_virtualenvs_dagster(tmp_path: Path) -> None:
+    """The README's first command with `--keep-running`: the hint works as printed, the links answer."""
+    import re
+    import signal
+    import time
+
+    import requests
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "LOOKERSDK_", "LOOKERVAULT_"))}
+    proc = subprocess.Popen([CLI, "demo", "--keep-running"], cwd=tmp_path, env=environ, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not any(" dev " in line for line in lines):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        output = "".join(lines)
+        [hint] = [line.strip() for line in lines if " dev -m lookervault_pipelines.definitions" in line]
+        dagster = str(Path(sys.executable).parent / "dagster")
+        assert f" {dagster} dev -m " in f" {hint}", output
+        env = dict(re.findall(r"(\w+)=(\S+)", hint.split(dagster)[0]))
+        assert Path(env["DAGSTER_HOME"]).is_dir() and Path(env["LOOKERVAULT_BACKUP"]).is_file(), hint
+        # The fake the runs' looker_url links point at still answers while the demo runs.
+        login = requests.post(f"{env['LOOKERSDK_BASE_URL']}/api/4.0/login", timeout=10,
+                              data={"client_id": env["LOOKERSDK_CLIENT_ID"],
+                                    "client_secret": env["LOOKERSDK_CLIENT_SECRET"]})
+        assert login.status_code == 200, login.text
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert proc.returncode == 0, output + rest
+    assert "fake Looker stopped" in rest, rest
+
+
+def test_partitions_prune_removes_keys_a_newer_backup_no_longer_holds(
+    env: tuple[FakeLooker, dict[str, str], Path], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    _, environ, backup = env
+    assert lookervault(environ, "partitions", "sync", "--backup", str(backup)).returncode == 0
+    newer = tmp_path / "newer.sqlite"
+    shutil.copy(backup, newer)
+    with sqlite3.connect(newer) as db:  # dashboard 102 was deleted in Looker before this backup
+        assert db.execute("DELETE FROM content_items WHERE content_type = 1 AND id IN ('102', 'dashboard::102')"
+                          ).rowcount == 1
+    synced = lookervault(environ, "partitions", "sync", "--backup", str(newer))
+    assert "dashboards: 1 (+0), 1 registered but not in this backup" in synced.stdout, synced.stdout
+    dry = lookervault(environ, "partitions", "prune", "--backup", str(newer), "--dry-run", "--json")
+    assert json.loads(dry.stdout) == {"dashboards": ["102"]}, dry.stdout + dry.stderr
+    pruned = lookervault(environ, "partitions", "prune", "--backup", str(newer))
+    assert pruned.returncode == 0 and "dashboards: 1 deleted: 102" in pruned.stdout, pruned.stdout + pruned.stderr

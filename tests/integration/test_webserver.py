@@ -322,3 +322,177 @@ def test_dagster_job_launch_with_range_tags_restores_the_range_in_one_run(stack:
     mats = events_of(stack, run["runId"], "MaterializationEvent")
     assert sorted((m["partition"], metadata(m).get("action")) for m in mats) == [("101", "created"), ("102", "created")]
     assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1 and len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1
+
+
+def _newest_run(stack: Stack, job: str, after: set[str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        new = [r for r in stack.gql.runs(job_name=job) if r["runId"] not in after]
+        if new:
+            return stack.gql.wait_run(new[0]["runId"], timeout=RUN_TIMEOUT_S, poll=0.2)
+        time.sleep(0.2)
+    raise AssertionError(f"no new run of {job} appeared")
+
+
+def test_readme_dagster_job_launch_works_as_written_and_without_tags_fails_clearly(stack: Stack) -> None:
+    """The README's `dagster job launch` command, copied from the README; and the same without tags."""
+    import re
+    import shlex
+    import subprocess
+
+    from .conftest import PROJECT
+
+    readme = (PROJECT / "README.md").read_text()
+    [command] = [" ".join(block.replace("\\\n", " ").split()) for block in re.findall(r"```sh\n(.*?)```", readme, re.S)
+                 if "dagster job launch" in block]
+    argv = shlex.split(command)
+    remove_titled(stack.fake, "dashboards", MARKETING_FUNNEL)
+
+    def launch(args: list[str]) -> dict[str, Any]:
+        before = {r["runId"] for r in stack.gql.runs(job_name="restore_dashboards")}
+        done = subprocess.run(args, env=dict(stack.env), cwd=PROJECT, capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, f"{' '.join(args)}\n{done.stdout}{done.stderr}"
+        return _newest_run(stack, "restore_dashboards", before)
+
+    untagged = launch(argv[:argv.index("--tags")])
+    assert untagged["status"] == "FAILURE", untagged
+    (step_failure,) = events_of(stack, untagged["runId"], "ExecutionStepFailureEvent")
+    message = step_failure["error"]["message"]
+    assert "launched without partition tags" in message and '"dagster/asset_partition_range_end": "102"' in message
+    assert not events_of(stack, untagged["runId"], "MaterializationEvent")
+    assert len(live(stack.fake, "dashboards", MARKETING_FUNNEL)) == 0
+
+    run = launch(argv)
+    require_success(stack, run)
+    assert materialized_partitions(stack, run["runId"], "dashboards") == {"101", "102"}
+    assert len(live(stack.fake, "dashboards", MARKETING_FUNNEL)) == 1
+
+
+
+def _wait_for_step_start(stack: Stack, job: str, after: set[str]) -> dict[str, Any]:
+    """The first new run of `job` once its restore step has started."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for run in stack.gql.runs(job_name=job):
+            if run["runId"] not in after and events_of(stack, run["runId"], "ExecutionStepStartEvent"):
+                return run
+        time.sleep(0.3)
+    raise AssertionError(f"no run of {job} started its step\n{stack.output(30)}")
+
+
+def test_killed_runs_end_failed_and_their_keys_restore_again(stack: Stack) -> None:
+    """SIGKILL mid-restore of a daemon-launched run's worker, then of a `lookervault restore` process.
+
+    The first is ended by its code server; the second has nobody watching it,
+    so only run monitoring (dagster.yaml) ends it. Both must end FAILURE with
+    their partitions FAILED (dead letters), and restore again afterwards.
+    """
+    import os
+    import re
+    import signal
+    import subprocess
+
+    from lookervault_core.testing.fake_looker.faults import Latency
+
+    from .conftest import BIN, PROJECT
+
+    fake, gql = stack.fake, stack.gql
+    both = {"101", "102"}
+    # Every read of a dashboard hangs, so each run is mid-restore when it is killed.
+    fake.inject("GET /dashboards/**", Latency(20_000), times=1000)
+    cli: subprocess.Popen[bytes] | None = None
+    try:
+        before = {r["runId"] for r in gql.runs(job_name="restore_dashboards")}
+        # No automatic retry (dagster.yaml retries a crashed run once): the test inspects it dead.
+        gql.launch_run("restore_dashboards", tags={
+            "dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102",
+            "dagster/max_retries": "0"})
+        run = _wait_for_step_start(stack, "restore_dashboards", before)
+        [pid] = {int(m.group(1)) for e in gql.run_events(run["runId"])
+                 if (m := re.search(r"Started process for run \(pid: (\d+)\)", e.get("message") or ""))}
+        assert both <= gql.partition_statuses("dashboards").materializing
+        os.kill(pid, signal.SIGKILL)
+        assert gql.wait_run(run["runId"], timeout=60, poll=0.5)["status"] == "FAILURE"
+        status = gql.partition_statuses("dashboards")
+        assert both <= status.failed and not both & status.materializing, status
+
+        before = {r["runId"] for r in gql.runs(job_name="restore_dashboards")}
+        cli = subprocess.Popen([str(BIN / "lookervault"), "restore", "--backup", str(stack.backup), "--types",
+                                "dashboards", "--max-runtime", "15"], env=dict(stack.env), cwd=PROJECT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run = _wait_for_step_start(stack, "restore_dashboards", before)
+        assert both <= gql.partition_statuses("dashboards").materializing
+        cli.kill()
+        cli.wait(timeout=30)
+        # Run monitoring polls every 30 s; the run's bound is 15 s.
+        assert gql.wait_run(run["runId"], timeout=120, poll=1.0)["status"] == "FAILURE"
+    finally:
+        fake.clear_faults()
+        if cli is not None and cli.poll() is None:
+            cli.kill()
+            cli.wait(timeout=30)
+    status = gql.partition_statuses("dashboards")
+    assert both <= status.failed and not both & status.materializing, status
+    assert {d["id"] for d in stack.cli_json("dead-letters", "--json", "--types", "dashboards")} == both
+
+    # The killed runs' pool slots are freed by run monitoring (every 30 s), or this run stays queued.
+    retry = gql.wait_run(gql.launch_run("restore_dashboards", tags={
+        "dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102"}),
+        timeout=RUN_TIMEOUT_S + 60)
+    require_success(stack, retry)
+    status = gql.partition_statuses("dashboards")
+    assert both <= status.materialized and not both & status.failed, status
+    assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []
+
+
+def test_run_reexecuted_from_failure_on_its_run_page_restores_only_what_failed(stack: Stack) -> None:
+    """A range run with one failure, re-executed from failure through GraphQL: only that key is restored."""
+    fake, gql = stack.fake, stack.gql
+    remove_titled(fake, "dashboards", SALES_OVERVIEW)
+    remove_titled(fake, "dashboards", MARKETING_FUNNEL)
+    folder = live(fake, "folders", "Sales")
+    for f in folder:
+        fake.remove("folders", str(f["id"]))  # dashboard 101's folder: 101 fails naming it, 102 is restored
+    range_tags = {"dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102"}
+    parent = gql.wait_run(gql.launch_run("restore_dashboards", tags=range_tags), timeout=RUN_TIMEOUT_S)
+    assert parent["status"] == "FAILURE", parent
+    assert materialized_partitions(stack, parent["runId"], "dashboards") == {"102"}
+    assert gql.partition_statuses("dashboards").failed >= {"101"}
+
+    require_success(stack, gql.wait_run(gql.launch_run("restore_folders", tags={"dagster/partition": "11"}),
+                                        timeout=RUN_TIMEOUT_S))
+    fake.clear_requests()
+    child = gql.wait_run(gql.reexecute_run(parent["runId"], "FROM_FAILURE"), timeout=RUN_TIMEOUT_S)
+    require_success(stack, child)
+    assert {k: v for k, v in tags_of(child).items() if k in range_tags} == range_tags  # inherited range
+    assert materialized_partitions(stack, child["runId"], "dashboards") == {"101"}
+    writes = [f"{r.method} {r.path}" for r in fake.requests if r.method in {"POST", "PATCH", "PUT", "DELETE"}
+              and r.path != "/login"]
+    assert writes.count("POST /dashboards") == 1, writes
+    status = gql.partition_statuses("dashboards")
+    assert {"101", "102"} <= status.materialized and not status.failed & {"101", "102"}, status
+    assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1 and len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1
+
+
+def test_failures_of_a_selected_keys_run_launched_from_the_ui_are_dead_letters(stack: Stack) -> None:
+    """restore_selected_keys_job (the launchpad's or the CLI's path) fails a key: `dead-letters` lists it."""
+    fake, gql = stack.fake, stack.gql
+    remove_titled(fake, "dashboards", SALES_OVERVIEW)
+    config = {"ops": {"restore_selected_keys": {"config": {"content_type": "dashboards", "keys": ["101"]}}},
+              "resources": {"looker": {"config": {"retry_attempts": 1}}}}
+    fake.inject("POST /dashboards", ServerError(500), times=1000)
+    try:
+        run = gql.wait_run(gql.launch_run("restore_selected_keys_job", run_config=config), timeout=RUN_TIMEOUT_S)
+    finally:
+        fake.clear_faults()
+    assert run["status"] == "FAILURE", run
+    (observation,) = events_of(stack, run["runId"], "ObservationEvent", partition="101")
+    assert metadata(observation).get("status") == "failed"
+    letters = stack.cli_json("dead-letters", "--json", "--types", "dashboards")
+    assert [(d["id"], d["error_type"], d["run_id"]) for d in letters] == [("101", "Unavailable", run["runId"])]
+
+    require_success(stack, gql.wait_run(gql.launch_run("restore_selected_keys_job", run_config=config),
+                                        timeout=RUN_TIMEOUT_S))
+    assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []
+    assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1

@@ -209,3 +209,106 @@ def test_launchpad_filter_by_owner_selects_nothing_for_an_unknown_owner(synced: 
         run_config={"ops": {"restore_selected_keys": {"config": {"content_type": "dashboards", "owners": [999]}}}},
     )
     assert result.success and result.asset_materializations_for_node("restore_selected_keys") == []
+
+
+def test_a_run_launched_without_partition_tags_fails_naming_the_tags_to_give(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """`dagster job launch -j restore_dashboards` without tags: a run that says what to launch instead."""
+    looker.clear_requests()
+    result = defs.resolve_job_def("restore_dashboards").execute_in_process(instance=synced, raise_on_error=False)
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
+    assert "launched without partition tags" in message, message
+    assert f'{{"{RANGE_START_TAG}": "101", "{RANGE_END_TAG}": "102"}}' in message, message
+    assert statuses(synced, CT.DASHBOARD) == {"101": None, "102": None}
+    assert not [r for r in looker.requests if r.method in WRITES and r.path != "/login"]
+
+
+def test_stale_keys_are_skipped_as_stale_not_failed_and_can_be_pruned(
+    looker: FakeLooker, synced: dg.DagsterInstance, backup: Path
+) -> None:
+    """A key registered from an older backup: not restored, not FAILED, shown as stale, then pruned."""
+    from lookervault_core.backup import BackupReader
+    from lookervault_pipelines.partitions import prune_partitions, sync_partitions
+
+    synced.add_dynamic_partitions("dashboards", ["999"])  # in an earlier backup, deleted since
+    looker.remove("dashboards", "101")
+    result = run_range(synced, CT.DASHBOARD, "101", "999")
+    assert result.success, result.get_step_failure_events()
+    assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": MAT, "999": None}
+    assert dead_letters(synced, [CT.DASHBOARD]) == []
+    observed = {o.partition: o.metadata["status"].value for o in result.asset_observations_for_node("dashboards")}
+    assert observed == {"999": "not_in_backup"}
+
+    with BackupReader(backup) as reader:
+        assert "1 registered but not in this backup" in sync_partitions(synced, reader).describe()
+        assert prune_partitions(synced, reader) == {CT.DASHBOARD: ["999"]}
+        assert prune_partitions(synced, reader) == {}
+    assert synced.get_dynamic_partitions("dashboards") == ["101", "102"]
+
+
+def test_items_skipped_by_skip_modified_are_not_recorded_as_restored(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """skip_modified leaves an edited dashboard as it is in Looker: its partition must not turn green."""
+    edited = {**looker.get("dashboards", "102"), "title": "Edited in Looker", "updated_at": "2099-01-01T00:00:00Z"}
+    looker.put("dashboards", edited)  # type: ignore[arg-type]
+    looker.remove("dashboards", "101")
+    result = run_range(synced, CT.DASHBOARD, "101", "102", skip_modified=True)
+    assert result.success
+    assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": None}
+    assert [m.partition for m in result.asset_materializations_for_node("dashboards")] == ["101"]
+    [skipped] = result.asset_observations_for_node("dashboards")
+    assert (skipped.partition, skipped.metadata["status"].value) == ("102", "skipped_modified")
+    assert looker.get("dashboards", "102")["title"] == "Edited in Looker"  # type: ignore[index]
+    assert dead_letters(synced, [CT.DASHBOARD]) == []
+
+
+def test_a_run_failing_before_any_item_records_its_cause_as_each_keys_latest_dead_letter(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """Login refused after an earlier, different failure: the dead letters show the login error, readably."""
+    looker.remove("dashboards", "101")
+    looker.inject("POST /dashboards", ServerError(500), times=1000)
+    quick = {"resources": {"looker": {"config": {"retry_attempts": 1, "retry_backoff_seconds": 0.0}}}}
+    first = defs.resolve_job_def("restore_dashboards").execute_in_process(
+        instance=synced, raise_on_error=False, tags={RANGE_START_TAG: "101", RANGE_END_TAG: "102"}, run_config=quick)
+    assert [d.error_type for d in dead_letters(synced, [CT.DASHBOARD])] == ["Unavailable"]
+    looker.clear_faults()
+
+    refused = {"resources": {"looker": {"config": {"client_secret": "not-the-secret", "retry_attempts": 1}}}}
+    result = defs.resolve_job_def("restore_dashboards").execute_in_process(
+        instance=synced, raise_on_error=False, tags={RANGE_START_TAG: "101", RANGE_END_TAG: "102"},
+        run_config=refused)
+    assert not result.success and first.run_id != result.run_id
+    assert statuses(synced, CT.DASHBOARD) == {"101": FAILED, "102": FAILED}
+    letters = dead_letters(synced, [CT.DASHBOARD])
+    assert [(d.id, d.error_type, d.run_id) for d in letters] == [
+        ("101", "AuthenticationFailed", result.run_id), ("102", "AuthenticationFailed", result.run_id)]
+    [failure] = result.get_step_failure_events()
+    headline = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
+    assert headline.splitlines()[0].endswith(f"AuthenticationFailed: {letters[0].error}"), headline
+    assert "not-the-secret" not in headline + letters[0].error
+
+
+def test_failures_in_a_selected_keys_run_are_dead_letters_until_restored(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """restore_selected_keys_job plans no partitions (they cannot turn FAILED): still one dead-letter queue."""
+    looker.remove("dashboards", "101")
+    looker.inject("POST /dashboards", ServerError(500), times=1000)
+    config = {"content_type": "dashboards", "keys": ["101", "102"]}
+    run_config = {"ops": {"restore_selected_keys": {"config": config}},
+                  "resources": {"looker": {"config": {"retry_attempts": 1, "retry_backoff_seconds": 0.0}}}}
+    job = defs.resolve_job_def("restore_selected_keys_job")
+    result = job.execute_in_process(instance=synced, raise_on_error=False, run_config=run_config)
+    assert not result.success
+    [letter] = dead_letters(synced, [CT.DASHBOARD])
+    assert (letter.id, letter.error_type, letter.run_id) == ("101", "Unavailable", result.run_id)
+
+    looker.clear_faults()
+    assert job.execute_in_process(instance=synced, raise_on_error=False, run_config=run_config).success
+    assert dead_letters(synced, [CT.DASHBOARD]) == []
+    assert titles(looker, "dashboards").count("Sales Overview") == 1

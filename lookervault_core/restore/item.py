@@ -81,7 +81,8 @@ class ItemRun:
 
     @property
     def sdk(self) -> Looker40SDK:
-        return self.restorer.client.sdk
+        """The client's `plain_sdk`: answers are plain dicts and lists (restore reads them through `as_dict`)."""
+        return self.restorer.client.plain_sdk
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run one SDK call through the client's rate limiter and retries."""

@@ -802,3 +802,26 @@ def test_fake_32_threads_share_one_client(fake: FakeLooker) -> None:
     assert logins(fake) == 1
     assert client.calls == 1 + 32 * 5
     client.close()
+
+
+def test_plain_sdk_answers_the_same_data_as_the_models_without_building_them(
+    fake: FakeLooker, client: LookerClient, tmp_path: Path
+) -> None:
+    from lookervault_core.restore.item import as_dict
+    from lookervault_core.restore.payload import same
+    from lookervault_core.testing.backups import build_backup
+
+    fake.load_backup(build_backup(tmp_path / "sample.sqlite"))
+    reads = [
+        lambda sdk: sdk.dashboard("101"), lambda sdk: sdk.look("201"), lambda sdk: sdk.folder("13"),
+        lambda sdk: sdk.user("5"), lambda sdk: sdk.all_folders(fields="id,name,parent_id"),
+        lambda sdk: sdk.search_looks(fields="id,title,query_id", limit=2),
+    ]
+    for read in reads:
+        typed, plain = read(client.sdk), read(client.plain_sdk)
+        assert not isinstance(plain, models.Model) and not any(isinstance(p, models.Model) for p in plain)
+        if isinstance(typed, list):
+            assert len(plain) == len(typed) and all(same(as_dict(t), p) for t, p in zip(typed, plain))
+        else:
+            assert isinstance(plain, dict) and plain and same(as_dict(typed), plain)
+            assert None not in plain.values()

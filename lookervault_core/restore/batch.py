@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -13,14 +15,17 @@ from datetime import datetime, timezone
 import networkx as nx
 
 from ..content_types import ContentType
-from ..errors import ErrorInfo, LookervaultError, describe
+from ..errors import ErrorInfo, LookerApiError, LookervaultError, describe
 from ..graph import Ref, dependency_graph, query_links, references, restore_order
+from .prefetch import LISTABLE
 from .restorer import Restorer
 from .result import Action, RestoreResult
 
 __all__ = ["BatchSummary", "ItemFailure", "Outcome", "plan", "restore_many"]
 
 Key = tuple[ContentType, str]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,23 @@ def plan(restorer: Restorer, keys: Iterable[Key]) -> tuple["nx.DiGraph[Key]", li
     return graph, cycles
 
 
+#: A type with at least this many items in a batch is listed in bulk first (see restore.prefetch).
+PREFETCH_MIN = 20
+
+
+def _prefetch(restorer: Restorer, keys: Sequence[Key]) -> None:
+    for content_type, n in Counter(ct for ct, _ in keys).items():
+        if n < PREFETCH_MIN or content_type not in LISTABLE:
+            continue
+        try:
+            listed = restorer.prefetch(content_type)
+        except LookerApiError as exc:
+            # Only a saving: without the listing every item reads its own object.
+            logger.warning("listing %ss failed (%s); reading them one by one", content_type.label, exc)
+            continue
+        logger.info("listed %d live %ss in bulk", listed, content_type.label)
+
+
 def _failure(key: Key, exc: BaseException, started: float) -> ItemFailure:
     return ItemFailure(
         content_type=key[0],
@@ -113,6 +135,7 @@ def restore_many(
     restored a second time at the end, which sets it.
     """
     started = time.perf_counter()
+    _prefetch(restorer, keys)
     graph, cycles = plan(restorer, keys)
     for cycle in cycles:
         if graph.has_edge(cycle[-1], cycle[0]):

@@ -825,3 +825,22 @@ def test_plain_sdk_answers_the_same_data_as_the_models_without_building_them(
         else:
             assert isinstance(plain, dict) and plain and same(as_dict(typed), plain)
             assert None not in plain.values()
+
+
+def test_proxy_and_ca_bundle_variables_are_read_once_as_requests_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lookervault_core.looker.transport import StatusAwareTransport
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corp-ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    settings = LookerSettings("https://looker.example.com:19999", "id", SECRET).sdk_settings()
+    session = StatusAwareTransport(settings).session
+    assert session.proxies.get("https") == "http://proxy.example:3128"
+    assert session.verify == "/etc/corp-ca.pem" and session.trust_env is False
+    monkeypatch.setenv("NO_PROXY", "looker.example.com")
+    assert "https" not in StatusAwareTransport(settings).session.proxies
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    unverified = LookerSettings("https://looker.example.com:19999", "id", SECRET, verify_ssl=False).sdk_settings()
+    assert StatusAwareTransport(unverified).session.verify is False

@@ -5,6 +5,8 @@
 
 `client.sdk` is the official looker-sdk `Looker40SDK`; its failures arrive as
 `lookervault_core.errors` (`NotFound`, `ValidationFailed`, `RateLimited`, ...).
+`client.plain_sdk` makes the same calls and answers plain dicts and lists
+(decoded once by msgspec) instead of SDK models, for code that reads answers as data.
 """
 
 from __future__ import annotations

@@ -222,6 +222,7 @@ class StatusAwareTransport(RequestsTransport):
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         super().__init__(settings, session)
+        _settle_environment(self.session, settings.base_url)
         self.rate_limiter = rate_limiter
         self._redact = tuple(s for s in redact if s)
         self._lock = threading.Lock()
@@ -314,6 +315,25 @@ class StatusAwareTransport(RequestsTransport):
 
 
 # --- helpers ---------------------------------------------------------------------
+
+
+def _settle_environment(session: requests.Session, base_url: str) -> None:
+    """Read proxy and CA-bundle variables once, as requests would on each call to `base_url`.
+
+    With `trust_env` requests re-reads them (HTTPS_PROXY, NO_PROXY,
+    REQUESTS_CA_BUNDLE, ...) and re-evaluates the proxy bypass on every
+    request, a large share of its CPU per call. Every call goes to the one
+    Looker host, so the answer is the same each time: it is kept on the
+    session and `trust_env` turned off. (Authentication is always explicit,
+    so `trust_env`'s netrc lookup never applied.)
+    """
+    if not session.trust_env:
+        return
+    env = session.merge_environment_settings(base_url, {}, None, None, None)
+    session.proxies.update(env["proxies"])
+    session.verify = env["verify"]
+    session.cert = env["cert"]
+    session.trust_env = False
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -13,14 +15,18 @@ from datetime import datetime, timezone
 import networkx as nx
 
 from ..content_types import ContentType
-from ..errors import ErrorInfo, LookervaultError, describe
+from ..errors import ErrorInfo, LookerApiError, LookervaultError, describe
 from ..graph import Ref, dependency_graph, query_links, references, restore_order
+from ..looker.ratelimit import AdaptiveRateLimiter
+from .prefetch import LISTABLE
 from .restorer import Restorer
 from .result import Action, RestoreResult
 
-__all__ = ["BatchSummary", "ItemFailure", "Outcome", "plan", "restore_many"]
+__all__ = ["AdaptiveConcurrency", "BatchSummary", "ItemFailure", "Outcome", "plan", "restore_many"]
 
 Key = tuple[ContentType, str]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,23 @@ def plan(restorer: Restorer, keys: Iterable[Key]) -> tuple["nx.DiGraph[Key]", li
     return graph, cycles
 
 
+#: A type with at least this many items in a batch is listed in bulk first (see restore.prefetch).
+PREFETCH_MIN = 20
+
+
+def _prefetch(restorer: Restorer, keys: Sequence[Key]) -> None:
+    for content_type, n in Counter(ct for ct, _ in keys).items():
+        if n < PREFETCH_MIN or content_type not in LISTABLE:
+            continue
+        try:
+            listed = restorer.prefetch(content_type)
+        except LookerApiError as exc:
+            # Only a saving: without the listing every item reads its own object.
+            logger.warning("listing %ss failed (%s); reading them one by one", content_type.label, exc)
+            continue
+        logger.info("listed %d live %ss in bulk", listed, content_type.label)
+
+
 def _failure(key: Key, exc: BaseException, started: float) -> ItemFailure:
     return ItemFailure(
         content_type=key[0],
@@ -97,14 +120,59 @@ def _failure(key: Key, exc: BaseException, started: float) -> ItemFailure:
     )
 
 
+class AdaptiveConcurrency:
+    """How many items run at once: `workers` at first, doubled toward `ceiling` while it pays.
+
+    With Looker's latency the workers, not the CPU, are the limit: 8 workers
+    at 100 ms and one call per item cannot exceed 80 items/s. After every
+    round (twice as many completions as slots) the completion rate is
+    compared with the round before: the limit doubles while the rate rose by
+    a tenth or more, and stops growing once it did not (the CPU or Looker is
+    then the limit). A 429 seen by the shared rate limiter halves it, never
+    below `workers`.
+    """
+
+    def __init__(self, workers: int, ceiling: int, limiter: AdaptiveRateLimiter, *,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.floor = self.limit = max(1, workers)
+        self.ceiling = max(self.floor, ceiling)
+        self._limiter = limiter
+        self._clock = clock
+        self._limited = limiter.stats().rate_limited
+        self._growing = self.ceiling > self.floor
+        self._done, self._since, self._rate = 0, clock(), 0.0
+
+    def completed(self) -> None:
+        """Count one finished item; at the end of a round, adjust `limit`."""
+        self._done += 1
+        if self.ceiling == self.floor or self._done < 2 * self.limit:
+            return
+        now = self._clock()
+        rate = self._done / max(now - self._since, 1e-9)
+        limited = self._limiter.stats().rate_limited
+        if limited > self._limited:
+            self.limit = max(self.floor, self.limit // 2)
+        elif self._growing and rate >= 1.1 * self._rate:
+            self.limit = min(self.ceiling, self.limit * 2)
+        else:
+            self._growing = False
+        self._limited, self._rate, self._done, self._since = limited, rate, 0, now
+
+
 def restore_many(
     restorer: Restorer,
     keys: Sequence[Key],
     *,
     workers: int = 8,
+    max_workers: int | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> BatchSummary:
     """Restore `keys` with `workers` threads; an item starts once the items it references are done.
+
+    With `max_workers` above `workers`, the number of items in flight adapts
+    (see `AdaptiveConcurrency`): it grows toward `max_workers` while throughput follows and
+    shrinks on 429s. Size the client's connection pool for `max_workers`
+    (`LookerSettings.workers`).
 
     A failure never stops the batch: it is returned (and passed to
     `on_outcome`) as an ItemFailure and the rest go on. Items on a reference
@@ -113,6 +181,7 @@ def restore_many(
     restored a second time at the end, which sets it.
     """
     started = time.perf_counter()
+    _prefetch(restorer, keys)
     graph, cycles = plan(restorer, keys)
     for cycle in cycles:
         if graph.has_edge(cycle[-1], cycle[0]):
@@ -131,16 +200,18 @@ def restore_many(
         except Exception as exc:  # noqa: BLE001 - expected or a bug, a failure fails its item, not the batch
             return _failure(key, exc, t0)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="restore") as pool:
+    gate = AdaptiveConcurrency(workers, max_workers or workers, restorer.client.rate_limiter)
+    with ThreadPoolExecutor(max_workers=gate.ceiling, thread_name_prefix="restore") as pool:
         running: dict[Future[Outcome], Key] = {}
         while ready or running:
-            while ready:
+            while ready and len(running) < gate.limit:
                 key = ready.pop()
                 running[pool.submit(run_one, key)] = key
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:
                 key = running.pop(fut)
                 outcome = fut.result()
+                gate.completed()
                 with lock:
                     if isinstance(outcome, ItemFailure):
                         summary.failures.append(outcome)

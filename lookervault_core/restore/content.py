@@ -98,19 +98,28 @@ def restore_folder(run: ItemRun) -> RestoreResult:
     return run.finish(action, dest_id, after or live)
 
 
-def ensure_query(run: ItemRun, query: object, query_id: object, field: str) -> str | None:
+def ensure_query(run: ItemRun, query: object, query_id: object, field: str, *,
+                 referenced: object = None) -> str | None:
     """The destination id of a query equal to the backup's, creating it when needed.
 
     Looker quirk: queries are immutable and a create with identical parameters
     returns the existing query, so reuse is checked first to keep a repeat
     restore free of writes. Returns None only in a dry run that would create it.
 
+    Looker quirk: queries are immutable and never deleted (looker-api.md), so
+    a query id recorded in the id map (only ever after creating that query
+    from this same source query) needs no read to be trusted; neither does an
+    assumed id that the live object, proven to be the backup's own by its
+    `created_at`, still references (`referenced`).
+
     Raises:
         UnrestorableItem: the query is not in Looker and the backup holds only its id.
     """
     wanted = body_from(query, _QUERY_FIELDS) if isinstance(query, Mapping) else None
     if query_id is not None:
-        dest = run.resolve("query", str(query_id))
+        dest, assumed = run.restorer.idmap.lookup("query", str(query_id))
+        if dest is not None and (not assumed or (referenced is not None and str(referenced) == dest)):
+            return dest
         live = None if dest is None else run.get(lambda: run.sdk.query(dest))
         if live is not None and (wanted is None or not diff(wanted, live)):
             return dest
@@ -160,14 +169,18 @@ def restore_look(run: ItemRun) -> RestoreResult:
     sdk, data = run.sdk, run.data
     body = run.body()
     owner_and_folder(run, body)
-    query_id = ensure_query(run, data.get("query"), data.get("query_id"), "query_id")
+    live = run.counterpart(sdk.look)
+    # The same look (same created_at) still showing the backup's query id shows the backup's query.
+    proven = live is not None and data.get("created_at") is not None and same(data["created_at"], live.get("created_at"))
+    query_id = ensure_query(run, data.get("query"), data.get("query_id"), "query_id",
+                            referenced=live.get("query_id") if live is not None and proven else None)
     if query_id is not None:
         body["query_id"] = query_id
     find = titled_in_folder(run, lambda: sdk.search_looks(title=str(body.get("title")),
                                                            folder_id=str(body.get("folder_id"))))
     action, dest_id, after = run.upsert(None, body, get=sdk.look, create=sdk.create_look,  # type: ignore[arg-type]
                                         update=sdk.update_look, find=find,  # type: ignore[arg-type]
-                                        live=run.counterpart(sdk.look))
+                                        live=live)
     return run.finish(action, dest_id, after)
 
 

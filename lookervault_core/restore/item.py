@@ -82,7 +82,8 @@ class ItemRun:
 
     @property
     def sdk(self) -> Looker40SDK:
-        return self.restorer.client.sdk
+        """The client's `plain_sdk`: answers are plain dicts and lists (restore reads them through `as_dict`)."""
+        return self.restorer.client.plain_sdk
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run one SDK call through the client's rate limiter and retries."""
@@ -144,15 +145,22 @@ class ItemRun:
         """
         label = self.content_type.label
         dest, assumed = self.restorer.idmap.lookup(label, self.source_id)
-        live = None if dest is None else self.get(lambda: get(dest))  # type: ignore[arg-type]
+        live = None if dest is None else self._read(dest, get)
         if live is None and dest is not None and not assumed:
             dest, assumed = self._after_stale(label, self.source_id, dest)
-            live = None if dest is None else self.get(lambda: get(dest))
+            live = None if dest is None else self._read(dest, get)
         if live is not None and assumed and not same_object(self.content_type, self.data, live):
             self.note(f"{label} {dest} in Looker is another object than the backup's (its created_at or "
                       "name differs); nothing written to it")
             return None
         return live
+
+    def _read(self, dest: str, get: Callable[[str], object]) -> Payload | None:
+        """The live object at `dest`: from the type's listing when it has it, else by its GET."""
+        listed = self.restorer.listed(self.content_type, dest)
+        if listed is not None:
+            return dict(listed)
+        return self.get(lambda: get(dest))
 
     def require(self, ref: Ref) -> str | None:
         """The destination id of a referenced item, checking that it exists in Looker.
@@ -261,6 +269,8 @@ class ItemRun:
         if not changes:
             return Action.UNCHANGED, dest, live
         self.changed(*sorted(changes))
+        if not self.dry_run:
+            self.restorer.unlist(self.content_type, dest)
         try:
             updated = self.write(lambda: update(dest, changes))
         except LookerApiError as exc:

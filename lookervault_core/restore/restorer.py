@@ -17,7 +17,7 @@ from ..content_types import spec
 from ..errors import LookervaultError, NotFound
 from ..idmap import IdMap
 from ..queries import build_query_catalog
-from . import access, boards, content, dashboards, lookml
+from . import access, boards, content, dashboards, lookml, prefetch
 from .identity import identity_fields, same_object
 from .item import ItemRun, as_dict
 from .result import RestoreResult
@@ -88,6 +88,8 @@ class Restorer:
         self._cache: dict[str, object] = {}
         self._catalog_lock = threading.Lock()
         self._catalog: dict[str, Mapping[str, object]] | None = None
+        #: type → destination id → the object as a bulk listing showed it (see `prefetch`)
+        self._listed: dict[CT, dict[str, Mapping[str, object]]] = {}
 
     def restore(self, content_type: CT, item_id: str) -> RestoreResult:
         """Restore one item: create it, update it in place, or leave it unchanged.
@@ -116,6 +118,31 @@ class Restorer:
 
     # --- shared knowledge of the destination -------------------------------------------
 
+    def prefetch(self, content_type: CT) -> int:
+        """Read the live objects of a type in bulk, so unchanged items need no GET each (see restore.prefetch).
+
+        Returns:
+            How many objects were listed.
+
+        Raises:
+            ValueError: the type has no listing that carries what restore compares.
+            LookerApiError: Looker refused the listing after retries.
+        """
+        records = prefetch.read_listing(self.client, content_type)
+        with self._guard:
+            self._listed[content_type] = records
+        return len(records)
+
+    def listed(self, content_type: CT, dest_id: str) -> Mapping[str, object] | None:
+        """The object as the type's listing showed it; None when unlisted or written since."""
+        with self._guard:
+            return self._listed.get(content_type, {}).get(dest_id)
+
+    def unlist(self, content_type: CT, dest_id: str) -> None:
+        """Forget an object's listed state before writing to it: later reads must see the write."""
+        with self._guard:
+            self._listed.get(content_type, {}).pop(dest_id, None)
+
     def mark_exists(self, content_type: CT, dest_id: str) -> None:
         """Note that Looker has this object (just restored): references to it need no probe."""
         with self._guard:
@@ -130,6 +157,9 @@ class Restorer:
         with self._guard:
             if (content_type, dest_id) in self._known:
                 return self._known[(content_type, dest_id)] or {}
+            listed = self._listed.get(content_type, {}).get(dest_id)
+        if listed is not None:
+            return listed
         if content_type is CT.EXPLORE:
             model, _, explore = dest_id.partition("::")
             fetch: Callable[[], object] = lambda: run.sdk.lookml_model_explore(model, explore, fields="name")  # noqa: E731

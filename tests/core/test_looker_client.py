@@ -802,3 +802,45 @@ def test_fake_32_threads_share_one_client(fake: FakeLooker) -> None:
     assert logins(fake) == 1
     assert client.calls == 1 + 32 * 5
     client.close()
+
+
+def test_plain_sdk_answers_the_same_data_as_the_models_without_building_them(
+    fake: FakeLooker, client: LookerClient, tmp_path: Path
+) -> None:
+    from lookervault_core.restore.item import as_dict
+    from lookervault_core.restore.payload import same
+    from lookervault_core.testing.backups import build_backup
+
+    fake.load_backup(build_backup(tmp_path / "sample.sqlite"))
+    reads = [
+        lambda sdk: sdk.dashboard("101"), lambda sdk: sdk.look("201"), lambda sdk: sdk.folder("13"),
+        lambda sdk: sdk.user("5"), lambda sdk: sdk.all_folders(fields="id,name,parent_id"),
+        lambda sdk: sdk.search_looks(fields="id,title,query_id", limit=2),
+    ]
+    for read in reads:
+        typed, plain = read(client.sdk), read(client.plain_sdk)
+        assert not isinstance(plain, models.Model) and not any(isinstance(p, models.Model) for p in plain)
+        if isinstance(typed, list):
+            assert len(plain) == len(typed) and all(same(as_dict(t), p) for t, p in zip(typed, plain))
+        else:
+            assert isinstance(plain, dict) and plain and same(as_dict(typed), plain)
+            assert None not in plain.values()
+
+
+def test_proxy_and_ca_bundle_variables_are_read_once_as_requests_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lookervault_core.looker.transport import StatusAwareTransport
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corp-ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    settings = LookerSettings("https://looker.example.com:19999", "id", SECRET).sdk_settings()
+    session = StatusAwareTransport(settings).session
+    assert session.proxies.get("https") == "http://proxy.example:3128"
+    assert session.verify == "/etc/corp-ca.pem" and session.trust_env is False
+    monkeypatch.setenv("NO_PROXY", "looker.example.com")
+    assert "https" not in StatusAwareTransport(settings).session.proxies
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    unverified = LookerSettings("https://looker.example.com:19999", "id", SECRET, verify_ssl=False).sdk_settings()
+    assert StatusAwareTransport(unverified).session.verify is False

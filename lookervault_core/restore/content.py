@@ -107,10 +107,10 @@ def ensure_query(run: ItemRun, query: object, query_id: object, field: str, *,
     restore free of writes. Returns None only in a dry run that would create it.
 
     Looker quirk: queries are immutable and never deleted (looker-api.md), so
-    a query id recorded in the id map (only ever after creating that query
-    from this same source query) needs no read to be trusted; neither does an
-    assumed id that the live object, proven to be the backup's own by its
-    `created_at`, still references (`referenced`).
+    the query the live object (already shown to be this item's counterpart)
+    still references (`referenced`) needs no read when it is the one the id
+    map names. Any other mapped query is read: a destination that was reset
+    has lost it, and the stale mapping is then dropped.
 
     Raises:
         UnrestorableItem: the query is not in Looker and the backup holds only its id.
@@ -118,11 +118,13 @@ def ensure_query(run: ItemRun, query: object, query_id: object, field: str, *,
     wanted = body_from(query, _QUERY_FIELDS) if isinstance(query, Mapping) else None
     if query_id is not None:
         dest, assumed = run.restorer.idmap.lookup("query", str(query_id))
-        if dest is not None and (not assumed or (referenced is not None and str(referenced) == dest)):
+        if dest is not None and referenced is not None and str(referenced) == dest:
             return dest
         live = None if dest is None else run.get(lambda: run.sdk.query(dest))
         if live is not None and (wanted is None or not diff(wanted, live)):
             return dest
+        if live is None and dest is not None and not assumed:
+            run.forget("query", str(query_id))
     if wanted is None and query_id is not None:
         # LookerVault keeps only a look's query_id, but the same query often
         # sits in full in a dashboard tile elsewhere in the backup.
@@ -170,10 +172,8 @@ def restore_look(run: ItemRun) -> RestoreResult:
     body = run.body()
     owner_and_folder(run, body)
     live = run.counterpart(sdk.look)
-    # The same look (same created_at) still showing the backup's query id shows the backup's query.
-    proven = live is not None and data.get("created_at") is not None and same(data["created_at"], live.get("created_at"))
     query_id = ensure_query(run, data.get("query"), data.get("query_id"), "query_id",
-                            referenced=live.get("query_id") if live is not None and proven else None)
+                            referenced=None if live is None else live.get("query_id"))
     if query_id is not None:
         body["query_id"] = query_id
     find = titled_in_folder(run, lambda: sdk.search_looks(title=str(body.get("title")),

@@ -84,9 +84,12 @@ def test_a_stale_mapping_is_dropped_and_the_item_resolved_afresh(
     restorer.idmap.set("dashboard", "101", "9101")   # dashboard 101 too
     fake.remove("looks", "201")
     restorer.idmap.set("look", "201", "9201")        # look 201 is gone altogether
+    restorer.idmap.set("query", "301", "q-gone")     # and so is the query the map named for it
     look = restorer.restore(CT.LOOK, "201")
     assert look.action is Action.CREATED and look.destination_id not in ("201", "9201")
     assert restorer.idmap.get("look", "201") == look.destination_id
+    assert fake.get("looks", str(look.destination_id))["query_id"] == "301"  # type: ignore[index]
+    assert restorer.idmap.get("query", "301") is None
     result = restorer.restore(CT.DASHBOARD, "101")
     assert (result.action, result.destination_id) == (Action.UPDATED, "101")  # its look tile re-pointed
     assert "no longer has" in result.message

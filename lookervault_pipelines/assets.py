@@ -1,7 +1,6 @@
 """One asset per content type, partitioned by content id, ordered by asset dependencies."""
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -9,23 +8,11 @@ from lookervault_core.content_types import ContentType
 from lookervault_core.graph import TYPE_DEPENDENCIES, TYPE_ORDER
 
 from .execution import Event, RestoreConfig, restore_keys
-from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
+from .jobs import unpartitioned_run_message
 from .partitions import PARTITIONS
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["build_restore_asset", "restore_assets", "unpartitioned_run_message"]
-
-
-def unpartitioned_run_message(ct: ContentType, registered: Sequence[str]) -> str:
-    """What to launch instead, when a run names no partition (`dagster job launch` without tags)."""
-    if not registered:
-        return (f"{job_name(ct)} restores partitions ({ct.label} ids) and none are registered yet: "
-                f"run `lookervault partitions sync --backup BACKUP` (or let the sensor run), then launch again "
-                f"with the ids in tags.")
-    whole = json.dumps({RANGE_START_TAG: registered[0], RANGE_END_TAG: registered[-1]})
-    return (f"{job_name(ct)} was launched without partition tags, so it does not know which {ct.plural} to "
-            f"restore. Launch it with one id, --tags '{json.dumps({'dagster/partition': registered[0]})}', "
-            f"or a range; all {len(registered)} registered {ct.plural}: --tags '{whole}'")
+__all__ = ["build_restore_asset", "restore_assets"]
 
 
 def build_restore_asset(ct: ContentType) -> dg.AssetsDefinition:

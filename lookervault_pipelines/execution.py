@@ -13,8 +13,8 @@ import queue
 import threading
 import time
 import traceback
-from datetime import datetime, timezone
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
 
 import dagster as dg
 from pydantic import Field

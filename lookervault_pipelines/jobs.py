@@ -1,6 +1,7 @@
 """Jobs: one per content type, one that restores listed or failed keys in one run, and an example schedule."""
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 
 import dagster as dg
 from pydantic import Field
@@ -12,14 +13,27 @@ from .deadletters import failed_keys
 from .execution import Event, RestoreConfig, restore_keys
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "schedules"]
+__all__ = ["PARTITION_TAG", "RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "schedules", "unpartitioned_run_message"]
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
 
 
 def job_name(ct: ContentType) -> str:
     return f"restore_{ct.plural}"
+
+
+def unpartitioned_run_message(ct: ContentType, registered: Sequence[str]) -> str:
+    """What to launch instead, when a run names no partition (`dagster job launch` without tags)."""
+    if not registered:
+        return (f"{job_name(ct)} restores partitions ({ct.label} ids) and none are registered yet: "
+                f"run `lookervault partitions sync --backup BACKUP` (or let the sensor run), then launch again "
+                f"with the ids in tags.")
+    whole = json.dumps({RANGE_START_TAG: registered[0], RANGE_END_TAG: registered[-1]})
+    return (f"{job_name(ct)} was launched without partition tags, so it does not know which {ct.plural} to "
+            f"restore. Launch it with one id, --tags '{json.dumps({PARTITION_TAG: registered[0]})}', "
+            f"or a range; all {len(registered)} registered {ct.plural}: --tags '{whole}'")
 
 
 # define_asset_job returns an unresolved job (its type is not public API).

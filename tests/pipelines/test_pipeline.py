@@ -225,6 +225,15 @@ def test_a_run_launched_without_partition_tags_fails_naming_the_tags_to_give(
     assert statuses(synced, CT.DASHBOARD) == {"101": None, "102": None}
     assert not [r for r in looker.requests if r.method in WRITES and r.path != "/login"]
 
+    # Once an upstream type has materializations, Dagster fails the step before the asset body runs
+    # ("Cannot access partition_key for a non-partitioned run"): still nothing restored, nothing FAILED.
+    assert run_range(synced, CT.FOLDER, "11", "13").success
+    again = defs.resolve_job_def("restore_dashboards").execute_in_process(instance=synced, raise_on_error=False)
+    assert not again.success and not again.asset_materializations_for_node("dashboards")
+    assert statuses(synced, CT.DASHBOARD) == {"101": None, "102": None}
+    assert not [r for r in looker.requests if r.method in WRITES and r.path not in ("/login", "/folders")
+                and not r.path.startswith("/folders/")]
+
 
 def test_stale_keys_are_skipped_as_stale_not_failed_and_can_be_pruned(
     looker: FakeLooker, synced: dg.DagsterInstance, backup: Path

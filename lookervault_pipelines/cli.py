@@ -24,12 +24,12 @@ from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookervaultError
 from lookervault_core.graph import TYPE_ORDER
-from lookervault_core.restore import Restorer, missing_requirements
 
 from .deadletters import dead_letters, failed_keys
+from .execution import dependencies_lacking
 from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
 from .partitions import prune_partitions, stale_keys, sync_partitions
-from .resources import LookerResource, RestoreStateResource
+from .resources import BackupResource, LookerResource, RestoreStateResource
 from .snapshot import snapshot_command
 from .summary import RunSummary, summarize
 
@@ -218,10 +218,8 @@ def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders:
 def _dependencies(backup_path: str, roots: Sequence[tuple[ContentType, str]],
                   source_instance: str | None) -> list[tuple[ContentType, str]]:
     """What the selection needs that Looker lacks, read from Looker (reads only)."""
-    looker, state = LookerResource(), RestoreStateResource(source_instance=source_instance)
-    with BackupReader(backup_path) as reader, looker.connect() as client, \
-            state.idmap(client.settings.instance_id) as idmap:
-        return missing_requirements(Restorer(client, reader, idmap, dry_run=True), roots)
+    return dependencies_lacking(LookerResource(), BackupResource(path=backup_path),
+                                RestoreStateResource(source_instance=source_instance), roots)
 
 
 def restore_backup(

@@ -22,7 +22,7 @@ from pydantic import Field
 from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookervaultError, describe
-from lookervault_core.restore import ItemFailure, Outcome, Restorer, RestoreResult, restore_many
+from lookervault_core.restore import missing_requirements, ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
 from .reexecution import Restored, is_reexecution_from_failure, restored_by_ancestors
 from .resources import BackupResource, LookerResource, RestoreStateResource
@@ -139,6 +139,19 @@ def _carried_forward(done_before: dict[str, Restored]) -> Iterator[Event]:
         mat = restored.materialization
         yield dg.AssetMaterialization(asset_key=mat.asset_key, partition=key, metadata={
             **mat.metadata, "note": f"restored by run {restored.run_id}; not redone by this re-execution"})
+
+
+def dependencies_lacking(
+    looker: LookerResource, backup: BackupResource, state: RestoreStateResource,
+    roots: Sequence[tuple[ContentType, str]],
+) -> list[tuple[ContentType, str]]:
+    """What `roots` need that Looker lacks, in restore order (reads Looker, writes nothing).
+
+    Raises:
+        LookervaultError: the backup, Looker or the id map cannot be reached.
+    """
+    with backup.open() as reader, looker.connect() as client, state.idmap(client.settings.instance_id) as idmap:
+        return missing_requirements(Restorer(client, reader, idmap, dry_run=True), roots)
 
 
 def restore_keys(

@@ -10,7 +10,7 @@ from lookervault_core.content_types import ContentType
 from lookervault_core.graph import TYPE_ORDER
 
 from .deadletters import failed_keys
-from .execution import Event, RestoreConfig, restore_keys
+from .execution import Event, RestoreConfig, dependencies_lacking, restore_keys
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
 __all__ = ["PARTITION_TAG", "RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "schedules", "unpartitioned_run_message"]
@@ -62,6 +62,10 @@ class SelectedKeysConfig(RestoreConfig):
     updated_from: str | None = Field(default=None, description="only items updated at or after (ISO-8601)")
     updated_to: str | None = Field(default=None, description="only items updated at or before (ISO-8601)")
 
+    with_dependencies: bool = Field(
+        default=False, description="first restore what the selection needs that Looker lacks (folders, looks, "
+                                   "users, groups, roles, sets), each as a partition of its own type")
+
     def has_filter(self) -> bool:
         return bool(self.folders or self.owners or self.updated_from or self.updated_to)
 
@@ -94,6 +98,15 @@ def restore_selected_keys(
     if not keys:
         context.log.info(f"nothing to restore: no {ct.plural} selected or failed")
     else:
+        if config.with_dependencies:
+            needed = dependencies_lacking(looker, backup, restore_state, [(ct, k) for k in keys])
+            context.log.info(f"with what they need that Looker lacks: "
+                             f"{', '.join(f'{c.label} {i}' for c, i in needed) or 'nothing'}")
+            for dep_ct in TYPE_ORDER:
+                dep_keys = [i for c, i in needed if c is dep_ct]
+                if dep_keys:
+                    yield from restore_keys(context, dep_ct, dep_keys, config=config, looker=looker, backup=backup,
+                                            state=restore_state)
         yield from restore_keys(context, ct, keys, config=config, looker=looker, backup=backup, state=restore_state)
     yield dg.Output(None)
 

@@ -321,3 +321,23 @@ def test_failures_in_a_selected_keys_run_are_dead_letters_until_restored(
     assert job.execute_in_process(instance=synced, raise_on_error=False, run_config=run_config).success
     assert dead_letters(synced, [CT.DASHBOARD]) == []
     assert titles(looker, "dashboards").count("Sales Overview") == 1
+
+
+def test_one_dashboard_with_what_it_needs_from_the_launchpad(looker: FakeLooker, synced: dg.DagsterInstance) -> None:
+    """The UI's way to `--with-dependencies`: the missing look is restored first, as its own partition."""
+    looker.remove("dashboards", "101")
+    looker.remove("looks", "201")  # a tile of dashboard 101 shows it
+    config = {"content_type": "dashboards", "keys": ["101"]}
+    job = defs.resolve_job_def("restore_selected_keys_job")
+    alone = job.execute_in_process(instance=synced, raise_on_error=False,
+                                   run_config={"ops": {"restore_selected_keys": {"config": config}}})
+    assert not alone.success and "Sales Overview" not in titles(looker, "dashboards")
+    both = job.execute_in_process(
+        instance=synced, raise_on_error=False,
+        run_config={"ops": {"restore_selected_keys": {"config": {**config, "with_dependencies": True}}}})
+    assert both.success
+    assert sorted((m.asset_key.path[0], m.partition) for m in both.asset_materializations_for_node(
+        "restore_selected_keys")) == [("dashboards", "101"), ("looks", "201")]
+    assert titles(looker, "looks").count("Orders by Month") == 1
+    assert titles(looker, "dashboards").count("Sales Overview") == 1
+    assert statuses(synced, CT.LOOK)["201"] == dg.AssetPartitionStatus.MATERIALIZED

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from looker_sdk.sdk.api40 import models as m
 
 from ..content_types import ContentType as CT
-from ..content_types import writable_fields
+from ..content_types import nested_writable, writable_fields
 from ..errors import UnrestorableItem
 from ..graph import Ref
 from .content import ensure_query, owner_and_folder, titled_in_folder
@@ -47,6 +47,9 @@ _ELEMENT = writable_fields(m.WriteDashboardElement) - {
     "dashboard_id", "dashboard_layout_id", "filter_id", "look", "look_id", "query", "query_id",
     "merge_result_id", "result_maker", "result_maker_id",
 }
+#: Objects nested in a tile, cut to their Write models (a certified tile's
+#: `certification_metadata.updated_at` and `.user_name` are read-only).
+_ELEMENT_NESTED = {k: v for k, v in nested_writable(m.WriteDashboardElement).items() if k in _ELEMENT}
 _LAYOUT = writable_fields(m.WriteDashboardLayout) - {"dashboard_id"}
 _COMPONENT = writable_fields(m.WriteDashboardLayoutComponent) - {"dashboard_layout_id", "dashboard_element_id"}
 _MERGE = writable_fields(m.WriteMergeQuery) - {"source_queries"}
@@ -229,10 +232,13 @@ class _Parts:
             except UnrestorableItem as exc:
                 self.unrestorable.append(f"tile {src} ({el.get('title') or el.get('type')}): {exc.reason}")
                 continue
-            body = {**body_from(el, _ELEMENT), **source}
+            body = {**body_from(el, _ELEMENT, _ELEMENT_NESTED), **source}
             maker = _maker_body(el)
             dest = mapped[src]
             live = None if dest is None else live_by_id.get(dest)
+            if live is not None:
+                # Compare nested objects by what can be written of them.
+                live = {**live, **body_from(live, _ELEMENT_NESTED, _ELEMENT_NESTED)}
             if live is None:
                 live = _same_tile(body, unclaimed)
                 if live is not None:

@@ -219,3 +219,20 @@ def test_a_lookervault_backup_repairs_its_own_instance_after_damage(
     fake.clear_requests()
     restore_all(restorer)
     assert writes(fake) == []
+
+
+def test_a_certified_tile_is_sent_without_read_only_fields_and_then_left_alone(
+    fake: FakeLooker, tmp_path: Path, make_restorer: Callable[..., Restorer]
+) -> None:
+    items = sample_items()
+    sales = next(d for ct, d in items if ct is CT.DASHBOARD and d["id"] == "101")
+    tile = sales["dashboard_elements"][2]  # type: ignore[index]
+    tile["certification_metadata"] = {"certification_status": "certified", "notes": "Checked", "ui_status": None,
+                                      "user_name": "Alice Analyst", "updated_at": "2024-03-10T09:30:00+00:00"}
+    restorer = make_restorer(build_backup(tmp_path / "certified.sqlite", items))
+    restore_all(restorer, expected_failures=_NO_EXPLORE)  # the strict fake refuses read-only fields
+    live = fake.get("dashboard_elements", restorer.idmap.resolve("dashboard_element", "1003") or "")
+    assert live is not None and live["certification_metadata"]["notes"] == "Checked"  # type: ignore[index]
+    fake.clear_requests()
+    restore_all(restorer, expected_failures=_NO_EXPLORE)
+    assert writes(fake) == []

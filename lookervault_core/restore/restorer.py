@@ -179,10 +179,6 @@ class Restorer:
             self._known[(content_type, dest_id)] = found
         return found
 
-    def exists(self, run: ItemRun, content_type: CT, dest_id: str) -> bool:
-        """Whether Looker has this object, asking once per object and Restorer."""
-        return self.probe(run, content_type, dest_id) is not None
-
     def present(self, content_type: CT, source_id: str) -> bool:
         """Whether Looker has this backup item's object: at its mapped id, or provably at its own."""
         dest, assumed = self.idmap.lookup(content_type.label, source_id)

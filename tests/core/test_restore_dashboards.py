@@ -97,6 +97,14 @@ def assert_dashboard_equals_backup(fake: FakeLooker, idmap: IdMap, data: Obj) ->
     return dest
 
 
+def assert_rerun_writes_nothing(fake: FakeLooker, restorer: Restorer,
+                                expected_failures: frozenset[tuple[CT, str]] = frozenset()) -> None:
+    """Restoring everything again finds everything equal: not one write."""
+    fake.clear_requests()
+    restore_all(restorer, expected_failures=expected_failures)
+    assert writes(fake) == []
+
+
 def _sales(restorer: Restorer) -> Obj:
     return restorer.backup.get(CT.DASHBOARD, "101").data
 
@@ -131,9 +139,7 @@ def test_damaged_dashboard_and_look_are_repaired_on_the_same_instance(
     assert actions[(CT.DASHBOARD, "101")] is Action.UPDATED and actions[(CT.LOOK, "201")] is Action.UPDATED
     assert_dashboard_equals_backup(fake, restorer.idmap, _sales(restorer))
     assert fake.get("looks", "201")["title"] == "Orders by Month"  # type: ignore[index]
-    fake.clear_requests()
-    restore_all(restorer)
-    assert writes(fake) == []
+    assert_rerun_writes_nothing(fake, restorer)
 
 
 def test_a_deleted_dashboard_comes_back_with_its_tabs_and_everything_pointing_at_it(
@@ -148,9 +154,7 @@ def test_a_deleted_dashboard_comes_back_with_its_tabs_and_everything_pointing_at
     # The merge query still on the instance is reused, not re-created.
     tile = fake.get("dashboard_elements", restorer.idmap.resolve("dashboard_element", "1004") or "")
     assert tile is not None and tile["merge_result_id"] == "m8Kq2xZ" and len(fake.all("merge_queries")) == 1
-    fake.clear_requests()
-    restore_all(restorer)
-    assert writes(fake) == []
+    assert_rerun_writes_nothing(fake, restorer)
 
 
 def test_a_dashboard_already_on_the_destination_is_adopted_with_its_filters_tabs_and_tiles(
@@ -216,9 +220,7 @@ def test_a_lookervault_backup_repairs_its_own_instance_after_damage(
         look = restorer.backup.get(CT.LOOK, look_id).data
         assert fake.get("looks", look_id)["title"] == look["title"]  # type: ignore[index]
         assert fake.get("looks", look_id)["query_id"] == look["query_id"]  # type: ignore[index]
-    fake.clear_requests()
-    restore_all(restorer)
-    assert writes(fake) == []
+    assert_rerun_writes_nothing(fake, restorer)
 
 
 def test_a_certified_tile_is_sent_without_read_only_fields_and_then_left_alone(
@@ -233,6 +235,4 @@ def test_a_certified_tile_is_sent_without_read_only_fields_and_then_left_alone(
     restore_all(restorer, expected_failures=_NO_EXPLORE)  # the strict fake refuses read-only fields
     live = fake.get("dashboard_elements", restorer.idmap.resolve("dashboard_element", "1003") or "")
     assert live is not None and live["certification_metadata"]["notes"] == "Checked"  # type: ignore[index]
-    fake.clear_requests()
-    restore_all(restorer, expected_failures=_NO_EXPLORE)
-    assert writes(fake) == []
+    assert_rerun_writes_nothing(fake, restorer, _NO_EXPLORE)

@@ -85,6 +85,7 @@ class Restorer:
         self._item_locks: dict[tuple[CT, str], threading.Lock] = {}
         #: (type, destination id) → identity fields of objects known to exist (None: restored here)
         self._known: dict[tuple[CT, str], Mapping[str, object] | None] = {}
+        self._probe_locks: dict[tuple[CT, str], threading.Lock] = {}
         self._cache: dict[str, object] = {}
         self._catalog_lock = threading.Lock()
         self._catalog: dict[str, Mapping[str, object]] | None = None
@@ -151,15 +152,23 @@ class Restorer:
     def probe(self, run: ItemRun, content_type: CT, dest_id: str) -> Mapping[str, object] | None:
         """The identity fields of a live object (see restore.identity), or None when Looker lacks it.
 
-        Asks once per object and Restorer; an object this Restorer restored
-        answers without a call (its identity is then not needed).
+        Asks once per object and Restorer, also when several threads need the
+        same object at once (they wait for the first); an object this Restorer
+        restored answers without a call (its identity is then not needed).
         """
+        key = (content_type, dest_id)
         with self._guard:
-            if (content_type, dest_id) in self._known:
-                return self._known[(content_type, dest_id)] or {}
-            listed = self._listed.get(content_type, {}).get(dest_id)
-        if listed is not None:
-            return listed
+            lock = self._probe_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._known:
+                    return self._known[key] or {}
+                listed = self._listed.get(content_type, {}).get(dest_id)
+            if listed is not None:
+                return listed
+            return self._fetch_identity(run, content_type, dest_id)
+
+    def _fetch_identity(self, run: ItemRun, content_type: CT, dest_id: str) -> Mapping[str, object] | None:
         if content_type is CT.EXPLORE:
             model, _, explore = dest_id.partition("::")
             fetch: Callable[[], object] = lambda: run.sdk.lookml_model_explore(model, explore, fields="name")  # noqa: E731

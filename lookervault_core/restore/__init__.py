@@ -2,8 +2,9 @@
 
 from .batch import BatchSummary, ItemFailure, Outcome, restore_many
 from .closure import missing_requirements
+from .drift import DriftReport, TypeDrift, find_drift
 from .restorer import Restorer
 from .result import Action, RestoreResult
 
-__all__ = ["Action", "BatchSummary", "ItemFailure", "Outcome", "RestoreResult", "Restorer", "missing_requirements",
-           "restore_many"]
+__all__ = ["Action", "BatchSummary", "DriftReport", "ItemFailure", "Outcome", "RestoreResult", "Restorer",
+           "TypeDrift", "find_drift", "missing_requirements", "restore_many"]

@@ -1,22 +1,24 @@
-"""The Dagster code location: restore assets, jobs (and the snapshot job), the partition sensor and resources."""
+"""The Dagster code location: restore assets, jobs (and the snapshot job), the re-sync, the partition sensor and resources."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from .assets import restore_assets
-from .jobs import restore_jobs, restore_selected_keys_job, schedules
+from .jobs import restore_jobs, restore_selected_keys_job
+from .resync import drift_checks, drift_report_asset, nightly_resync, resync_job
 from .resources import BackupResource, LookerResource, RestoreStateResource
 from .sensors import backup_partitions_sensor
 from .snapshot import snapshot_job
 
 defs = dg.Definitions(
-    assets=restore_assets,
+    assets=[*restore_assets, drift_report_asset],
+    asset_checks=[drift_checks],
     # Every run is one step that already fans out on threads: a second process
     # per step would only add ~3-5 s of start-up to each single-item restore.
     executor=dg.in_process_executor,
-    jobs=[*restore_jobs.values(), restore_selected_keys_job, snapshot_job],
-    schedules=schedules,
+    jobs=[*restore_jobs.values(), restore_selected_keys_job, resync_job, snapshot_job],
+    schedules=[nightly_resync],
     sensors=[backup_partitions_sensor],
     resources={
         "looker": LookerResource(

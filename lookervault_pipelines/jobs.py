@@ -1,4 +1,4 @@
-"""Jobs: one per content type, one that restores listed or failed keys in one run, and an example schedule."""
+"""Jobs: one per content type, and one that restores listed or failed keys in one run (see resync for the schedule)."""
 
 import json
 from collections.abc import Iterator, Sequence
@@ -13,7 +13,7 @@ from .deadletters import failed_keys
 from .execution import Event, RestoreConfig, dependencies_lacking, restore_keys
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["PARTITION_TAG", "RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "schedules", "unpartitioned_run_message"]
+__all__ = ["PARTITION_TAG", "RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "unpartitioned_run_message"]
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -115,24 +115,3 @@ def restore_selected_keys(
                     "partition of one content type, in one run.")
 def restore_selected_keys_job() -> None:
     restore_selected_keys()
-
-
-@dg.schedule(
-    job=restore_jobs[ContentType.DASHBOARD],
-    cron_schedule="0 3 * * *",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Example: nightly, re-apply every dashboard of the backup in one run.",
-)
-def nightly_dashboards(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    # A plain schedule on a partitioned job would launch an unpartitioned run:
-    # name the range of partitions in the tags instead.
-    keys = context.instance.get_dynamic_partitions(ContentType.DASHBOARD.plural)
-    if not keys:
-        return dg.SkipReason("no dashboard partitions registered yet; run `lookervault partitions sync`")
-    return dg.RunRequest(
-        run_key=None,
-        tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
-    )
-
-
-schedules = [nightly_dashboards]

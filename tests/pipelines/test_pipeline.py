@@ -1,4 +1,4 @@
-"""Assets, jobs, sensor and schedule run for real against the fake Looker; outcomes read from Dagster."""
+"""Assets, jobs and sensor run for real against the fake Looker; outcomes read from Dagster (resync: test_resync.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from lookervault_core.graph import TYPE_DEPENDENCIES
 from lookervault_core.testing.fake_looker import FakeLooker, ServerError
 from lookervault_pipelines.deadletters import dead_letters, failed_keys
 from lookervault_pipelines.definitions import defs
-from lookervault_pipelines.jobs import RANGE_END_TAG, RANGE_START_TAG, nightly_dashboards
+from lookervault_pipelines.jobs import RANGE_END_TAG, RANGE_START_TAG
 from lookervault_pipelines.resources import BackupResource
 from lookervault_pipelines.sensors import backup_partitions_sensor
 
@@ -142,16 +142,6 @@ def test_no_secret_reaches_the_event_log(looker: FakeLooker, synced: dg.DagsterI
     logs = "\n".join(str(e) for e in synced.all_logs(result.run_id))
     assert looker.client_secret not in logs
     assert looker.client_secret not in str(synced.get_run_by_id(result.run_id))
-
-
-def test_example_schedule_launches_one_run_over_the_range(synced: dg.DagsterInstance) -> None:
-    request = nightly_dashboards(dg.build_schedule_context(instance=synced))
-    assert isinstance(request, dg.RunRequest)
-    assert request.tags[RANGE_START_TAG] == "101" and request.tags[RANGE_END_TAG] == "102"
-
-
-def test_schedule_skips_before_any_partition_exists(instance: dg.DagsterInstance) -> None:
-    assert isinstance(nightly_dashboards(dg.build_schedule_context(instance=instance)), dg.SkipReason)
 
 
 @pytest.mark.parametrize("ct", [CT.FOLDER, CT.USER])

@@ -19,7 +19,7 @@ import dagster as dg
 from pydantic import Field
 
 from lookervault_core.content_types import ContentType
-from lookervault_core.errors import LookervaultError
+from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import DriftReport, Restorer, TypeDrift, find_drift
 
@@ -113,7 +113,8 @@ def _read_drift(looker: LookerResource, backup: BackupResource, state: RestoreSt
                                 workers=workers or client.settings.workers)
             return report, reader.fingerprint
     except LookervaultError as exc:
-        raise dg.Failure(description=f"drift not found: {type(exc).__name__}: {exc}") from exc
+        info = describe(exc)
+        raise dg.Failure(description=f"drift not found: {info.type}: {info.message}") from exc
 
 
 class DriftConfig(dg.Config):
@@ -122,7 +123,8 @@ class DriftConfig(dg.Config):
     workers: int | None = Field(default=None, description="threads reading Looker (default: the Looker resource's)")
 
 
-@dg.op(name="find_drift", pool="looker_api", out=dg.Out(dict, description="content type (plural) -> ids to restore, in id order"))
+@dg.op(name="find_drift", pool="looker_api",
+       out=dg.Out(dict, description="content type (plural) -> ids to restore, in id order"))
 def find_drift_step(
     context: dg.OpExecutionContext,
     config: DriftConfig,
@@ -135,8 +137,8 @@ def find_drift_step(
     context.log.info(f"drift: {len(report.drifted())} items to restore, {report.api_calls} API calls in "
                      f"{report.duration_s:.1f} s; " + "; ".join(_summary(d) for d in report.types.values()))
     yield dg.AssetMaterialization(asset_key=DRIFT_ASSET, metadata=_report_metadata(report, fingerprint))
-    for drift in report.types.values():
-        yield _check_evaluation(drift)
+    for ct in TYPE_ORDER:  # a type the backup lacks passes, checked 0
+        yield _check_evaluation(report.types.get(ct, TypeDrift(ct)))
     yield dg.Output({ct.plural: d.drifted for ct, d in report.types.items() if d.drifted})
 
 
@@ -165,6 +167,7 @@ def restore_drift(
         with backup.open() as reader:
             sync_partitions(context.instance, reader)
     failed: list[str] = []
+    failed_keys: dict[str, object] = {}
     for ct in TYPE_ORDER:
         keys = drift.get(ct.plural, [])
         if not keys:
@@ -174,8 +177,10 @@ def restore_drift(
                                     state=restore_state)
         except dg.Failure as exc:
             failed.append(exc.description or f"{ct.plural} failed")
+            keys_meta = exc.metadata.get("failed_keys")
+            failed_keys[ct.plural] = keys_meta.value if keys_meta is not None else []
     if failed:
-        raise dg.Failure(description="\n".join(failed))
+        raise dg.Failure(description="\n".join(failed), metadata={"failed_keys": dg.MetadataValue.json(failed_keys)})
     yield dg.Output(None)
 
 

@@ -141,6 +141,10 @@ def test_a_failing_item_is_a_dead_letter_and_the_other_types_are_still_restored(
     assert not result.success
     letters = {(d.content_type, d.id): d.error_type for d in dead_letters(synced)}
     assert letters == {("folder", "13"): "Unavailable", ("look", "202"): "MissingDependency"}
+    [failure] = result.get_step_failure_events()
+    user_failure = failure.step_failure_data.user_failure_data
+    assert user_failure is not None
+    assert user_failure.metadata["failed_keys"].value == {"folders": ["13"], "looks": ["202"]}
     assert restored(result) == {("users", "6"): "created", ("dashboards", "101"): "updated",
                                 ("dashboards", "102"): "updated"}
 
@@ -157,3 +161,30 @@ def test_the_nightly_schedule_is_off_and_launches_resync_job_without_tags(synced
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     [request] = schedule.evaluate_tick(dg.build_schedule_context(instance=synced)).run_requests or []
     assert not {k for k in request.tags if k.startswith("dagster/asset_partition") or k == "dagster/partition"}
+
+
+def test_executing_checks_from_the_ui_reports_the_selected_types_and_writes_nothing(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """The asset page's *Execute checks*: a run of only the selected checks of looker_drift."""
+    from lookervault_pipelines.resources import BackupResource, LookerResource, RestoreStateResource
+    from lookervault_pipelines.resync import drift_checks, drift_report_asset
+
+    selected = [dg.AssetCheckKey(DRIFT_ASSET, check_name(ct)) for ct in (CT.FOLDER, CT.ROLE)]
+    job = dg.Definitions(
+        assets=[drift_report_asset], asset_checks=[drift_checks],
+        jobs=[dg.define_asset_job("checks_only", selection=dg.AssetSelection.checks(*selected))],
+        resources={"looker": LookerResource(), "backup": BackupResource(path=dg.EnvVar("LOOKERVAULT_BACKUP")),
+                   "restore_state": RestoreStateResource()},
+    ).resolve_job_def("checks_only")
+    damage(looker)
+    looker.clear_requests()
+    result = job.execute_in_process(instance=synced, raise_on_error=False)
+    assert result.success
+    assert writes(looker) == []
+    report = checks(result)
+    assert set(report) == {"folders_in_sync", "roles_in_sync"}
+    assert not report["folders_in_sync"].passed and meta(report["folders_in_sync"], "missing_ids") == ["13"]
+    assert report["roles_in_sync"].passed
+    # Only the selected types were read: no dashboard, look or user.
+    assert not [r for r in looker.requests if r.path.startswith(("/dashboards", "/looks", "/users"))]

@@ -82,3 +82,19 @@ def test_find_drift_refuses_a_restorer_that_writes(fake: tuple[FakeLooker, Path]
             IdMap(str(tmp_path / "idmap.sqlite"), client.settings.instance_id, client.settings.instance_id) as idmap:
         with pytest.raises(ValueError, match="dry-run"):
             find_drift(Restorer(client, reader, idmap))
+
+
+def test_an_item_moved_to_the_trash_in_looker_is_drift(fake: tuple[FakeLooker, Path], tmp_path: Path) -> None:
+    """Deleting in Looker's UI soft-deletes (`deleted: true`): search listings leave it out, its GET still answers."""
+    looker, backup = fake
+    for collection, item_id in (("looks", "201"), ("dashboards", "102")):
+        looker.put(collection, {**looker.get(collection, item_id), "deleted": True,  # type: ignore[dict-item]
+                                "deleted_at": "2030-01-01T00:00:00.000+00:00"})
+    settings = LookerSettings(base_url=looker.base_url, client_id=looker.client_id,
+                              client_secret=looker.client_secret)
+    with BackupReader(backup) as reader, connect(settings) as client, \
+            IdMap(str(tmp_path / "idmap.sqlite"), client.settings.instance_id, client.settings.instance_id) as idmap:
+        report = find_drift(Restorer(client, reader, idmap, dry_run=True), workers=4)
+    assert report.drifted() == [(CT.LOOK, "201"), (CT.DASHBOARD, "102")]
+    assert "deleted" in report.types[CT.LOOK].changed["201"]
+    assert "deleted" in report.types[CT.DASHBOARD].changed["102"]

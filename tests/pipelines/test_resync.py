@@ -188,3 +188,23 @@ def test_executing_checks_from_the_ui_reports_the_selected_types_and_writes_noth
     assert report["roles_in_sync"].passed
     # Only the selected types were read: no dashboard, look or user.
     assert not [r for r in looker.requests if r.path.startswith(("/dashboards", "/looks", "/users"))]
+
+
+def test_an_item_that_cannot_be_compared_fails_its_check_as_an_error_and_is_not_restored(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """An explore gone from deployed LookML: restore could only fail on it, so it is reported, not attempted."""
+    looker.put("lookml_models", {**looker.get("lookml_models", "thelook"), "explores": []})  # type: ignore[dict-item]
+    looker.remove("explores", "thelook::orders")
+    looker.clear_requests()
+    result = resync(synced)
+    assert result.success
+    assert writes(looker) == [] and restored(result) == {}
+    report = checks(result)
+    assert {n for n, e in report.items() if not e.passed} == {"explores_in_sync"}
+    failing = report["explores_in_sync"]
+    assert failing.severity == dg.AssetCheckSeverity.ERROR
+    errors = meta(failing, "undecided_errors")
+    assert isinstance(errors, dict) and list(errors) == ["thelook::orders"]
+    assert "UnrestorableItem" in errors["thelook::orders"]
+    assert report["folders_in_sync"].severity == dg.AssetCheckSeverity.WARN

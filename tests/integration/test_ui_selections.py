@@ -163,3 +163,15 @@ def test_a_failed_folder_stops_the_levels_below_in_a_backfill_but_not_in_the_sel
     (folder,) = live(fake, "folders", REGIONAL_SALES)
     assert str(look["folder_id"]) == str(folder["id"]), (look, folder)
     assert not gql.partition_statuses("looks").failed and not gql.partition_statuses("dashboards").failed
+    assert not live(fake, "dashboards", MARKETING_FUNNEL)
+
+    # The backfill's own way back (README): re-executed from failure, it restores every level below.
+    retry_id = gql.reexecute_backfill(backfill_id, "FROM_FAILURE")
+    retry = wait_backfill(stack, retry_id)
+    assert retry["status"] == "COMPLETED_SUCCESS", retry
+    assert set(runs_by_asset(stack, retry_id)) == set(SELECTION)
+    assert len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1, "dashboard 102 was in the first backfill"
+    for asset in SELECTION:
+        status = gql.partition_statuses(asset)
+        assert status.materialized == set(status.keys) and not status.failed, status
+    assert dead_letters(stack) == {}

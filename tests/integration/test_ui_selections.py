@@ -13,13 +13,16 @@ the selection the README gives for it.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from typing import Any
 
 import pytest
+import yaml
 
 from lookervault_core.testing.fake_looker import ServerError
 
-from .conftest import Stack
+from .conftest import PROJECT, Stack
 from .test_webserver import (
     MARKETING_FUNNEL,
     REGIONAL_LOOK,
@@ -45,6 +48,15 @@ def selected_keys_config(**config: Any) -> dict[str, Any]:
     """Run config of restore_selected_keys_job as typed in the launchpad (one retry per call)."""
     return {"ops": {"restore_selected_keys": {"config": config}},
             "resources": {"looker": {"config": {"retry_attempts": 1}}}}
+
+
+def readme_launchpad_config() -> dict[str, Any]:
+    """The README's launchpad config for several content types, as a user pastes it."""
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", (PROJECT / "README.md").read_text(), re.S)
+               if "content_types" in b]
+    config = yaml.safe_load(textwrap.dedent(block))
+    assert isinstance(config, dict), block
+    return config
 
 
 def runs_by_asset(stack: Stack, backfill_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -97,9 +109,9 @@ def test_picking_one_folder_of_several_assets_restores_nothing_below_it_and_says
         assert not gql.partition_statuses(asset).failed, asset
     assert dead_letters(stack) == {}
 
-    # The selection the README gives for "folder 11 with what it holds", from the launchpad.
-    run = gql.wait_run(gql.launch_run("restore_selected_keys_job", run_config=selected_keys_config(
-        content_types=SELECTION, folders=["11"], with_dependencies=True)), timeout=RUN_TIMEOUT_S)
+    # The README's launchpad config for "folder 11 with what it holds", copied from the README.
+    run = gql.wait_run(gql.launch_run("restore_selected_keys_job", run_config=readme_launchpad_config()),
+                       timeout=RUN_TIMEOUT_S)
     require_success(stack, run)
     assert materialized_partitions(stack, run["runId"], "looks") == {"201", "202"}
     assert materialized_partitions(stack, run["runId"], "folders") == {"11", "13"}

@@ -11,6 +11,7 @@ from .execution import Event, RestoreConfig, restore_keys
 from .jobs import unpartitioned_run_message
 from .partitions import PARTITIONS
 from .resources import BackupResource, LookerResource, RestoreStateResource
+from .selection import partial_pick_expanded
 
 __all__ = ["build_restore_asset", "restore_assets"]
 
@@ -21,6 +22,8 @@ def build_restore_asset(ct: ContentType) -> dg.AssetsDefinition:
     Dependencies use AllPartitionMapping: a plain `deps=` between two
     dynamically partitioned assets would map look 42 to folder 42. Item-level
     parents are checked while restoring, since Dagster does not check them.
+    A backfill that picked some partitions of a type above gives this asset
+    all of its partitions: then it restores none (see `selection`).
     """
 
     @dg.asset(
@@ -44,6 +47,9 @@ def build_restore_asset(ct: ContentType) -> dg.AssetsDefinition:
         if not (context.has_partition_key or context.has_partition_key_range):
             registered = context.instance.get_dynamic_partitions(ct.plural)
             raise dg.Failure(description=unpartitioned_run_message(ct, registered))
+        if refusal := partial_pick_expanded(context.instance, context.run, ct, context.partition_keys):
+            context.log.warning(refusal)
+            return
         yield from restore_keys(context.op_execution_context, ct, context.partition_keys, config=config,
                                 looker=looker, backup=backup, state=restore_state)
 

@@ -49,14 +49,20 @@ restore_jobs = {
 
 
 class SelectedKeysConfig(RestoreConfig):
-    """Which items of one type to restore in one run: listed ids, a filter over the backup, or what failed.
+    """Which items to restore in one run: listed ids, a filter over the backup, or what failed.
 
-    With neither ids nor a filter, every FAILED partition of the type is retried.
-    Filters are resolved against the backup when the run starts.
+    One type (`content_type`) or several (`content_types`), restored level by
+    level in dependency order. With neither ids nor a filter, every FAILED
+    partition of each type is retried. Filters are resolved against the
+    backup when the run starts.
     """
 
-    content_type: str = Field(description="dashboards, looks, folders, ... (a content type)")
-    keys: list[str] = Field(default_factory=list, description="ids to restore")
+    content_type: str = Field(default="", description="dashboards, looks, folders, ... (a content type)")
+    content_types: list[str] = Field(
+        default_factory=list, description="several content types, e.g. [folders, looks, dashboards]: each "
+                                          "level restored in dependency order, a failed item failing only what "
+                                          "needs it")
+    keys: list[str] = Field(default_factory=list, description="ids to restore (with one content type)")
     folders: list[str] = Field(default_factory=list, description="only items in these folders, recursively")
     owners: list[int] = Field(default_factory=list, description="only items owned by these user ids")
     updated_from: str | None = Field(default=None, description="only items updated at or after (ISO-8601)")
@@ -69,6 +75,44 @@ class SelectedKeysConfig(RestoreConfig):
     def has_filter(self) -> bool:
         return bool(self.folders or self.owners or self.updated_from or self.updated_to)
 
+    def types(self) -> list[ContentType]:
+        """The named types in restore order.
+
+        Raises:
+            dg.Failure: no type is named, or ids are listed for several types.
+        """
+        named = {ContentType.parse(t) for t in [self.content_type, *self.content_types] if t}
+        if not named:
+            raise dg.Failure(description="name a content_type (dashboards) or content_types "
+                                         "([folders, looks, dashboards])")
+        if self.keys and len(named) > 1:
+            raise dg.Failure(description="keys are ids of one content type: name one, or select several types "
+                                         "with a filter (folders, owners, updated_from, updated_to)")
+        return [ct for ct in TYPE_ORDER if ct in named]
+
+
+def _selected(context: dg.OpExecutionContext, config: SelectedKeysConfig, backup: BackupResource
+              ) -> dict[ContentType, list[str]]:
+    """The keys of each named type the config selects."""
+    types = config.types()
+    selected: dict[ContentType, list[str]] = {}
+    if config.has_filter():
+        with backup.open() as reader:
+            rows = reader.select(types=types, ids=config.keys or None, folder_ids=config.folders or None,
+                                 owner_ids=config.owners or None, updated_from=config.updated_from,
+                                 updated_to=config.updated_to)
+        for row in rows:
+            if row.content_type in types and row.id != "unknown":
+                selected.setdefault(row.content_type, []).append(row.id)
+        context.log.info(f"the filter selects {', '.join(f'{len(selected.get(ct, []))} {ct.plural}' for ct in types)}"
+                         f" of the backup")
+    else:
+        for ct in types:
+            keys = list(dict.fromkeys(config.keys)) or failed_keys(context.instance, ct)
+            if keys:
+                selected[ct] = keys
+    return selected
+
 
 @dg.op(pool="looker_api", out=dg.Out(dg.Nothing))
 def restore_selected_keys(
@@ -78,40 +122,51 @@ def restore_selected_keys(
     backup: BackupResource,
     restore_state: RestoreStateResource,
 ) -> Iterator[Event | dg.Output[None]]:
-    """Restore scattered keys of one type in a single run.
+    """Restore scattered keys of one or several types in a single run.
 
     A backfill re-executed over scattered failed keys makes one run per
     contiguous stretch; this restores them all in one. Successes are recorded
     as materializations of the type's asset partitions (clearing FAILED);
-    keys that fail again stay FAILED with the new error recorded.
+    keys that fail are recorded with their error (dead letters). A failed
+    item does not stop the next level: the items that need it fail their own
+    parent check, naming it, and the rest are restored.
+
+    Raises:
+        dg.Failure: naming every failed key of every level.
     """
-    ct = ContentType.parse(config.content_type)
-    if config.has_filter():
-        with backup.open() as reader:
-            rows = reader.select(types=[ct], ids=config.keys or None, folder_ids=config.folders or None,
-                                 owner_ids=config.owners or None, updated_from=config.updated_from,
-                                 updated_to=config.updated_to)
-        keys = [row.id for row in rows if row.content_type is ct and row.id != "unknown"]
-        context.log.info(f"the filter selects {len(keys)} {ct.plural} of the backup")
-    else:
-        keys = list(dict.fromkeys(config.keys)) or failed_keys(context.instance, ct)
-    if not keys:
-        context.log.info(f"nothing to restore: no {ct.plural} selected or failed")
-    else:
-        if config.with_dependencies:
-            needed = dependencies_lacking(looker, backup, restore_state, [(ct, k) for k in keys])
-            context.log.info(f"with what they need that Looker lacks: "
-                             f"{', '.join(f'{c.label} {i}' for c, i in needed) or 'nothing'}")
-            for dep_ct in TYPE_ORDER:
-                dep_keys = [i for c, i in needed if c is dep_ct]
-                if dep_keys:
-                    yield from restore_keys(context, dep_ct, dep_keys, config=config, looker=looker, backup=backup,
-                                            state=restore_state)
-        yield from restore_keys(context, ct, keys, config=config, looker=looker, backup=backup, state=restore_state)
+    selected = _selected(context, config, backup)
+    if not selected:
+        context.log.info("nothing to restore: no items selected or failed")
+    elif config.with_dependencies:
+        roots = [(ct, k) for ct, keys in selected.items() for k in keys]
+        needed = dependencies_lacking(looker, backup, restore_state, roots)
+        context.log.info(f"with what they need that Looker lacks: "
+                         f"{', '.join(f'{c.label} {i}' for c, i in needed) or 'nothing'}")
+        for ct in TYPE_ORDER:
+            deps = [k for c, k in needed if c is ct and k not in selected.get(ct, ())]
+            if deps:
+                selected[ct] = deps + selected.get(ct, [])
+    failures: dict[ContentType, dg.Failure] = {}
+    for ct in TYPE_ORDER:
+        if not selected.get(ct):
+            continue
+        try:
+            yield from restore_keys(context, ct, selected[ct], config=config, looker=looker, backup=backup,
+                                    state=restore_state)
+        except dg.Failure as failure:
+            # Each key's error is recorded already. The next level still runs: what needs a
+            # failed item fails its own parent check, naming it; the rest is restored.
+            failures[ct] = failure
+    if failures:
+        raise dg.Failure(
+            description="\n".join(f.description or f"{ct.plural} failed" for ct, f in failures.items()),
+            metadata={"failed_keys": dg.MetadataValue.json(
+                {ct.plural: getattr(f.metadata.get("failed_keys"), "value", None) for ct, f in failures.items()})},
+        )
     yield dg.Output(None)
 
 
 @dg.job(description="Restore listed ids, a filter's selection (folder, owner, updated-at), or every FAILED "
-                    "partition of one content type, in one run.")
+                    "partition of one or several content types, in one run, level by level.")
 def restore_selected_keys_job() -> None:
     restore_selected_keys()

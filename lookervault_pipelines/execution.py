@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -22,12 +22,13 @@ from pydantic import Field
 from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookervaultError, describe
+from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import missing_requirements, ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
 from .reexecution import Restored, is_reexecution_from_failure, restored_by_ancestors
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "split_stale"]
+__all__ = ["SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "restore_levels", "split_stale"]
 
 Event = dg.AssetMaterialization | dg.AssetObservation
 #: Observation status of a registered key the backup no longer holds: neither restored nor failed.
@@ -242,4 +243,58 @@ def restore_keys(
         raise dg.Failure(
             description=f"{len(failures)} of {len(keys)} {ct.plural} failed:\n{listed}{more}",
             metadata={"failed_keys": dg.MetadataValue.json([f.source_id for f in failures])},
+        )
+
+
+def restore_levels(
+    context: dg.OpExecutionContext,
+    selected: Mapping[ContentType, Sequence[str]],
+    *,
+    config: RestoreConfig,
+    looker: LookerResource,
+    backup: BackupResource,
+    state: RestoreStateResource,
+) -> Iterator[Event]:
+    """Restore the keys of several types level by level in dependency order, as one step.
+
+    A failed item does not stop the next level: each key's error is recorded
+    already, and what needs a failed item fails its own parent check, naming
+    it. Items written before something they softly reference existed (a user
+    before its home folder) are restored once more at the end, as
+    `lookervault restore` does, so one run leaves nothing to repair.
+
+    Raises:
+        dg.Failure: naming every failed key of every level.
+    """
+    failures: list[tuple[ContentType, dg.Failure]] = []
+    deferred: dict[ContentType, list[str]] = {}
+
+    def level(ct: ContentType, keys: Sequence[str]) -> Iterator[Event]:
+        try:
+            for event in restore_keys(context, ct, keys, config=config, looker=looker, backup=backup, state=state):
+                if isinstance(event, dg.AssetMaterialization) and "deferred" in event.metadata and event.partition:
+                    deferred.setdefault(ct, []).append(str(event.partition))
+                yield event
+        except dg.Failure as failure:
+            failures.append((ct, failure))
+
+    for ct in TYPE_ORDER:
+        if selected.get(ct):
+            yield from level(ct, selected[ct])
+    second = {ct: keys for ct, keys in deferred.items() if keys}
+    if second and not config.dry_run:
+        context.log.info("again, to set references to items restored after them: "
+                         + ", ".join(f"{len(keys)} {ct.plural}" for ct, keys in second.items()))
+        for ct in TYPE_ORDER:
+            if second.get(ct):
+                yield from level(ct, second[ct])
+    if failures:
+        failed: dict[str, list[str]] = {}
+        for ct, failure in failures:
+            meta = failure.metadata.get("failed_keys")
+            keys = meta.value if meta is not None and isinstance(meta.value, list) else []
+            failed.setdefault(ct.plural, []).extend(str(k) for k in keys)
+        raise dg.Failure(
+            description="\n".join(f.description or f"{ct.plural} failed" for ct, f in failures),
+            metadata={"failed_keys": dg.MetadataValue.json(failed)},
         )

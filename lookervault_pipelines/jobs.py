@@ -10,7 +10,7 @@ from lookervault_core.content_types import ContentType
 from lookervault_core.graph import TYPE_ORDER
 
 from .deadletters import failed_keys
-from .execution import Event, RestoreConfig, dependencies_lacking, restore_keys
+from .execution import Event, RestoreConfig, dependencies_lacking, restore_levels
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
 __all__ = ["PARTITION_TAG", "RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "unpartitioned_run_message"]
@@ -146,23 +146,7 @@ def restore_selected_keys(
             deps = [k for c, k in needed if c is ct and k not in selected.get(ct, ())]
             if deps:
                 selected[ct] = deps + selected.get(ct, [])
-    failures: dict[ContentType, dg.Failure] = {}
-    for ct in TYPE_ORDER:
-        if not selected.get(ct):
-            continue
-        try:
-            yield from restore_keys(context, ct, selected[ct], config=config, looker=looker, backup=backup,
-                                    state=restore_state)
-        except dg.Failure as failure:
-            # Each key's error is recorded already. The next level still runs: what needs a
-            # failed item fails its own parent check, naming it; the rest is restored.
-            failures[ct] = failure
-    if failures:
-        raise dg.Failure(
-            description="\n".join(f.description or f"{ct.plural} failed" for ct, f in failures.items()),
-            metadata={"failed_keys": dg.MetadataValue.json(
-                {ct.plural: getattr(f.metadata.get("failed_keys"), "value", None) for ct, f in failures.items()})},
-        )
+    yield from restore_levels(context, selected, config=config, looker=looker, backup=backup, state=restore_state)
     yield dg.Output(None)
 
 

@@ -23,7 +23,7 @@ from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import DriftReport, Restorer, TypeDrift, find_drift
 
-from .execution import Event, RestoreConfig, restore_keys
+from .execution import Event, RestoreConfig, restore_levels
 from .partitions import sync_partitions
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
@@ -166,21 +166,8 @@ def restore_drift(
         # Ids the sensor has not registered yet (a new backup) become partitions, so they show on their asset.
         with backup.open() as reader:
             sync_partitions(context.instance, reader)
-    failed: list[str] = []
-    failed_keys: dict[str, object] = {}
-    for ct in TYPE_ORDER:
-        keys = drift.get(ct.plural, [])
-        if not keys:
-            continue
-        try:
-            yield from restore_keys(context, ct, keys, config=config, looker=looker, backup=backup,
-                                    state=restore_state)
-        except dg.Failure as exc:
-            failed.append(exc.description or f"{ct.plural} failed")
-            keys_meta = exc.metadata.get("failed_keys")
-            failed_keys[ct.plural] = keys_meta.value if keys_meta is not None else []
-    if failed:
-        raise dg.Failure(description="\n".join(failed), metadata={"failed_keys": dg.MetadataValue.json(failed_keys)})
+    yield from restore_levels(context, {ContentType.parse(t): keys for t, keys in drift.items()}, config=config,
+                              looker=looker, backup=backup, state=restore_state)
     yield dg.Output(None)
 
 

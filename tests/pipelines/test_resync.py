@@ -208,3 +208,23 @@ def test_an_item_that_cannot_be_compared_fails_its_check_as_an_error_and_is_not_
     assert isinstance(errors, dict) and list(errors) == ["thelook::orders"]
     assert "UnrestorableItem" in errors["thelook::orders"]
     assert report["folders_in_sync"].severity == dg.AssetCheckSeverity.WARN
+
+
+def test_a_user_restored_before_its_home_folder_gets_it_in_the_same_run(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    # Users are restored before folders: user 6's home folder (12) does not exist yet when
+    # the user is created, so the run restores the user once more after the folders.
+    looker.remove("users", "6")
+    looker.remove("folders", "12")
+    result = resync(synced)
+    assert result.success, result.get_step_failure_events()
+    (marketing,) = [f for f in looker.all("folders").values() if f.get("name") == "Marketing"]
+    (bob,) = [u for u in looker.all("users").values() if u.get("email") == "bob.marketer@example.com"]
+    assert str(bob["home_folder_id"]) == str(marketing["id"]), bob
+
+    looker.clear_requests()
+    again = resync(synced)
+    assert again.success, again.get_step_failure_events()
+    assert writes(looker) == []
+    assert all(e.passed for e in checks(again).values()), {n: e.description for n, e in checks(again).items()}

@@ -503,3 +503,127 @@ def test_failures_of_a_selected_keys_run_launched_from_the_ui_are_dead_letters(s
                                         timeout=RUN_TIMEOUT_S))
     assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []
     assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1
+
+
+# --- item 6: one item does not wait behind bulk work ---------------------------------------------
+
+#: How long each Looker read of the two bulk runs hangs: far longer than a single-item restore takes.
+BULK_CALL_MS = 75_000
+#: Submit → SUCCESS of one item while two bulk runs hold Looker (requirement: under 10 s; the bound
+#: leaves room for a 2-core machine shared with other test runs, and stays far below BULK_CALL_MS).
+ITEM_BESIDE_BULK_BOUND_S = 20.0
+GROUPS_RANGE = {"dagster/asset_partition_range_start": "3", "dagster/asset_partition_range_end": "4"}
+ROLES_RANGE = {"dagster/asset_partition_range_start": "7", "dagster/asset_partition_range_end": "8"}
+MODEL_SETS_RANGE = {"dagster/asset_partition_range_start": "2", "dagster/asset_partition_range_end": "3"}
+
+
+def _wait_run_step_started(stack: Stack, run_id: str, timeout: float = RUN_TIMEOUT_S) -> float:
+    """When the restore step of `run_id` started (epoch seconds), waiting for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        starts = events_of(stack, run_id, "ExecutionStepStartEvent")
+        if starts:
+            return int(starts[0]["timestamp"]) / 1000
+        time.sleep(0.3)
+    raise AssertionError(f"run {run_id} did not start its step in {timeout:.0f} s "
+                         f"({stack.gql.run(run_id)['status']})\n{stack.output(30)}")
+
+
+def _require_running(stack: Stack, run_ids: list[str], what: str) -> None:
+    states = {r: stack.gql.run(r)["status"] for r in run_ids}
+    assert all(s == "STARTED" for s in states.values()), f"{what}: the bulk runs should still be running: {states}"
+
+
+def test_one_item_restores_within_seconds_while_two_bulk_runs_hold_looker(stack: Stack) -> None:
+    """Two long range runs are restoring; one dashboard, by each way a person restores one item, is done in seconds.
+
+    The bulk runs' Looker reads hang for BULK_CALL_MS, so they hold whatever
+    they claimed for that long. A third range run submitted meanwhile waits:
+    bulk work stays bounded at two runs.
+    """
+    import subprocess
+
+    from lookervault_core.testing.fake_looker.faults import Latency
+
+    from .conftest import BIN, PROJECT
+
+    fake, gql = stack.fake, stack.gql
+    fake.inject("GET /groups/**", Latency(BULK_CALL_MS), times=1000)
+    fake.inject("GET /roles/**", Latency(BULK_CALL_MS), times=1000)
+    figures: list[str] = []
+    try:
+        bulk = [gql.launch_run("restore_groups", tags=GROUPS_RANGE), gql.launch_run("restore_roles", tags=ROLES_RANGE)]
+        bulk_started = [_wait_run_step_started(stack, r) for r in bulk]
+        third_bulk = gql.launch_run("restore_model_sets", tags=MODEL_SETS_RANGE)
+
+        # 1. The UI's single-partition materialize: launchRun with the partition tag.
+        assert remove_titled(fake, "dashboards", SALES_OVERVIEW)
+        submitted, clock = time.time(), time.perf_counter()
+        item = gql.wait_run(gql.launch_run("restore_dashboards", tags={"dagster/partition": "101"}),
+                            timeout=RUN_TIMEOUT_S + BULK_CALL_MS / 1000)
+        elapsed = time.perf_counter() - clock
+        require_success(stack, item)
+        step_at = _wait_run_step_started(stack, item["runId"], timeout=5)
+        figures.append(f"UI single partition: submit → step start {step_at - submitted:.2f} s, "
+                       f"→ SUCCESS {elapsed:.2f} s")
+        print(f"\n{figures[-1]}; {timeline(gql.run_events(item['runId']), submitted)}")
+        _require_running(stack, bulk, "when the single-partition run succeeded")
+        assert elapsed < ITEM_BESIDE_BULK_BOUND_S, figures[-1]
+        assert gql.run(third_bulk)["status"] == "QUEUED", "a third bulk run must wait for one of the two"
+        assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1
+        assert "101" in gql.partition_statuses("dashboards").materialized
+
+        # 2. A single-key restore_selected_keys_job run from the launchpad.
+        assert remove_titled(fake, "dashboards", MARKETING_FUNNEL)
+        config = {"ops": {"restore_selected_keys": {"config": {"content_type": "dashboards", "keys": ["102"]}}}}
+        clock = time.perf_counter()
+        selected = gql.wait_run(gql.launch_run("restore_selected_keys_job", run_config=config),
+                                timeout=RUN_TIMEOUT_S + BULK_CALL_MS / 1000)
+        elapsed = time.perf_counter() - clock
+        require_success(stack, selected)
+        figures.append(f"single-key restore_selected_keys_job: submit → SUCCESS {elapsed:.2f} s")
+        _require_running(stack, bulk, "when the single-key selected run succeeded")
+        assert elapsed < ITEM_BESIDE_BULK_BOUND_S, figures[-1]
+        assert len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1
+
+        # 3. `lookervault restore` of one dashboard: runs in the CLI's own process, not through the queue.
+        assert remove_titled(fake, "dashboards", SALES_OVERVIEW)
+        clock = time.perf_counter()
+        cli = stack.cli("restore", "--backup", str(stack.backup), "--types", "dashboards", "--ids", "101",
+                        timeout=RUN_TIMEOUT_S + BULK_CALL_MS / 1000)
+        elapsed = time.perf_counter() - clock
+        assert cli.returncode == 0, f"{cli.stdout}\n{cli.stderr}"
+        figures.append(f"lookervault restore --ids 101: {elapsed:.2f} s")
+        _require_running(stack, bulk, "when `lookervault restore --ids 101` ended")
+        assert elapsed < ITEM_BESIDE_BULK_BOUND_S, figures[-1]
+        assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1
+
+        # 4. `dagster asset materialize --partition`: in-process too.
+        assert remove_titled(fake, "dashboards", MARKETING_FUNNEL)
+        clock = time.perf_counter()
+        materialize = subprocess.run(
+            [str(BIN / "dagster"), "asset", "materialize", "-m", "lookervault_pipelines.definitions",
+             "--select", "dashboards", "--partition", "102"],
+            env=dict(stack.env), cwd=PROJECT, capture_output=True, text=True,
+            timeout=RUN_TIMEOUT_S + BULK_CALL_MS / 1000, check=False)
+        elapsed = time.perf_counter() - clock
+        assert materialize.returncode == 0, materialize.stdout[-3000:] + materialize.stderr[-3000:]
+        figures.append(f"dagster asset materialize --partition 102: {elapsed:.2f} s")
+        _require_running(stack, bulk, "when `dagster asset materialize --partition 102` ended")
+        assert elapsed < ITEM_BESIDE_BULK_BOUND_S, figures[-1]
+        assert len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1
+        assert {"101", "102"} <= gql.partition_statuses("dashboards").materialized
+    finally:
+        fake.clear_faults()
+        print("\n" + "\n".join(figures))
+
+    ended = [gql.wait_run(r, timeout=BULK_CALL_MS / 1000 + RUN_TIMEOUT_S) for r in bulk]
+    for run in ended:
+        require_success(stack, run)
+    third = gql.wait_run(third_bulk, timeout=RUN_TIMEOUT_S)
+    require_success(stack, third)
+    third_started = _wait_run_step_started(stack, third_bulk, timeout=5)
+    first_end = min(float(r["endTime"]) for r in ended)
+    print(f"bulk runs: steps started at +0 / +{bulk_started[1] - bulk_started[0]:.1f} s, first ended "
+          f"+{first_end - bulk_started[0]:.1f} s; third bulk step started +{third_started - bulk_started[0]:.1f} s")
+    assert third_started >= first_end, "the third bulk run started its step while two others were restoring"

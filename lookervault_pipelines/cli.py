@@ -28,6 +28,7 @@ from lookervault_core.graph import TYPE_ORDER
 from .deadletters import dead_letters, failed_keys
 from .execution import dependencies_lacking
 from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
+from .lanes import lane_tags
 from .partitions import prune_partitions, stale_keys, sync_partitions
 from .resources import BackupResource, LookerResource, RestoreStateResource
 from .snapshot import snapshot_command
@@ -128,10 +129,14 @@ def run_type(
     if len(ranges) <= MAX_RANGE_RUNS:
         job = defs.resolve_job_def(job_name(ct))
         for first, last in ranges:
+            tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
+                    **_run_tags(options)}
+            run_config = _run_config(ct.plural, options)
+            # In-process runs skip the run queue: tagged here as the queue tags its runs (lanes.py),
+            # so bulk runs count against the bulk limit and one item gets its priority.
             result = job.execute_in_process(
-                instance=inst, raise_on_error=False, run_config=_run_config(ct.plural, options),
-                tags={RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
-                      **_run_tags(options)},
+                instance=inst, raise_on_error=False, run_config=run_config,
+                tags={**tags, **lane_tags(job.name, tags, run_config)},
             )
             summaries.append(summarize(ct, result))
     else:
@@ -145,9 +150,12 @@ def run_selected_keys(
 ) -> RunSummary:
     """Restore scattered `keys` of one type in one run of `restore_selected_keys_job`."""
     cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
-    result = _definitions().resolve_job_def("restore_selected_keys_job").execute_in_process(
-        instance=inst, raise_on_error=False, run_config=_run_config("restore_selected_keys", cfg),
-        tags={"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})},
+    run_config = _run_config("restore_selected_keys", cfg)
+    run_tags = {"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})}
+    job = _definitions().resolve_job_def("restore_selected_keys_job")
+    result = job.execute_in_process(
+        instance=inst, raise_on_error=False, run_config=run_config,
+        tags={**run_tags, **lane_tags(job.name, run_tags, run_config)},
     )
     return summarize(ct, result)
 

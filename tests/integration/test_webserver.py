@@ -509,9 +509,9 @@ def test_failures_of_a_selected_keys_run_launched_from_the_ui_are_dead_letters(s
 
 #: How long each Looker read of the two bulk runs hangs: far longer than a single-item restore takes.
 BULK_CALL_MS = 75_000
-#: Submit → SUCCESS of one item while two bulk runs hold Looker (requirement: under 10 s; the bound
-#: leaves room for a 2-core machine shared with other test runs, and stays far below BULK_CALL_MS).
-ITEM_BESIDE_BULK_BOUND_S = 20.0
+#: Submit → SUCCESS of one item while two bulk runs hold Looker. About 3 s on an idle machine (requirement
+#: 10 s); 10-20 s measured with the 2 cores at load 7. Far below BULK_CALL_MS, which is what waiting costs.
+ITEM_BESIDE_BULK_BOUND_S = SINGLE_RUN_BOUND_S
 GROUPS_RANGE = {"dagster/asset_partition_range_start": "3", "dagster/asset_partition_range_end": "4"}
 ROLES_RANGE = {"dagster/asset_partition_range_start": "7", "dagster/asset_partition_range_end": "8"}
 MODEL_SETS_RANGE = {"dagster/asset_partition_range_start": "2", "dagster/asset_partition_range_end": "3"}

@@ -8,8 +8,9 @@ the pool is larger than the bulk limit, and bulk runs are held back in the run
 queue by a tag limit on `lookervault/lane: bulk` (dagster.yaml), leaving the
 rest of the pool to single items. The lane is decided when a run is submitted
 (`LaneRunCoordinator`), from what the run restores: runs for one partition,
-and `restore_selected_keys_job` runs for one id, are items; ranges, filters
-and "every failed key" are bulk.
+and `restore_selected_keys_job` runs for one id, are items; everything else
+is bulk: ranges, filters, "every failed key", and any other job (a snapshot
+reads all of Looker), so a job added later is bounded until said otherwise.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def _selected_keys_config(run_config: Mapping[str, object]) -> Mapping[str, obje
     return config if isinstance(config, Mapping) else {}
 
 
-def lane_of(job_name: str, tags: Mapping[str, str], run_config: Mapping[str, object]) -> str | None:
-    """`ITEM`, `BULK`, or None for a run that restores nothing (an unpartitioned or snapshot run).
+def lane_of(job_name: str, tags: Mapping[str, str], run_config: Mapping[str, object]) -> str:
+    """`ITEM` for a run restoring one item, else `BULK`.
 
     A lane already in the tags (set by the CLI, or by a person in the launchpad) is kept.
     """
@@ -58,16 +59,14 @@ def lane_of(job_name: str, tags: Mapping[str, str], run_config: Mapping[str, obj
         return ITEM if one_key and not any(config.get(f) for f in _FILTERS) else BULK
     if _PARTITION_TAG in tags:
         return ITEM
-    if _RANGE_START_TAG in tags:
-        return ITEM if tags[_RANGE_START_TAG] == tags.get(_RANGE_END_TAG) else BULK
-    return None
+    if _RANGE_START_TAG in tags and tags[_RANGE_START_TAG] == tags.get(_RANGE_END_TAG):
+        return ITEM
+    return BULK
 
 
 def lane_tags(job_name: str, tags: Mapping[str, str], run_config: Mapping[str, object]) -> dict[str, str]:
     """The tags a run lacks for its lane: the lane, and for an item a priority unless one is set."""
     lane = lane_of(job_name, tags, run_config)
-    if lane is None:
-        return {}
     out = {LANE_TAG: lane} if tags.get(LANE_TAG) != lane else {}
     if lane == ITEM and PRIORITY_TAG not in tags:
         out[PRIORITY_TAG] = ITEM_PRIORITY

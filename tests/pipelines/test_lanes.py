@@ -34,11 +34,12 @@ def selected(**config: object) -> dict[str, object]:
     # A person's (or the CLI's) choice is kept.
     ("restore_dashboards", {START: "1", END: "9", LANE_TAG: ITEM}, {}, ITEM),
     ("restore_dashboards", {PARTITION: "101", LANE_TAG: BULK}, {}, BULK),
-    # Runs that restore nothing: an unpartitioned launch (it fails naming the tags to give), the snapshot job.
-    ("restore_dashboards", {}, {}, None),
-    ("snapshot_job", {}, {}, None),
+    # Any other run: an unpartitioned launch (it fails at once), a snapshot of all of Looker, a job added later.
+    ("restore_dashboards", {}, {}, BULK),
+    ("snapshot_job", {}, {}, BULK),
+    ("resync_job", {}, {}, BULK),
 ])
-def test_lane_of_a_run(job: str, tags: dict[str, str], run_config: dict[str, object], lane: str | None) -> None:
+def test_lane_of_a_run(job: str, tags: dict[str, str], run_config: dict[str, object], lane: str) -> None:
     assert lane_of(job, tags, run_config) == lane
 
 
@@ -47,4 +48,4 @@ def test_an_item_run_gets_priority_unless_one_is_set_and_bulk_runs_get_none() ->
     assert lane_tags("restore_dashboards", {PARTITION: "101", PRIORITY_TAG: "-1"}, {}) == {LANE_TAG: ITEM}
     assert lane_tags("restore_dashboards", {START: "1", END: "2"}, {}) == {LANE_TAG: BULK}
     assert lane_tags("restore_dashboards", {START: "1", END: "2", LANE_TAG: BULK}, {}) == {}
-    assert lane_tags("snapshot_job", {}, {}) == {}
+    assert lane_tags("snapshot_job", {}, {}) == {LANE_TAG: BULK}

@@ -19,7 +19,8 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-__all__ = ["BULK", "ITEM", "ITEM_PRIORITY", "LANE_TAG", "PRIORITY_TAG", "LaneRunCoordinator", "lane_of", "lane_tags"]
+__all__ = ["BULK", "ITEM", "ITEM_PRIORITY", "LANE_TAG", "PRIORITY_TAG", "LaneRunCoordinator", "bulk_limit",
+           "bulk_runs_in_progress", "lane_of", "lane_tags"]
 
 LANE_TAG = "lookervault/lane"
 ITEM = "item"
@@ -71,6 +72,22 @@ def lane_tags(job_name: str, tags: Mapping[str, str], run_config: Mapping[str, o
     if lane == ITEM and PRIORITY_TAG not in tags:
         out[PRIORITY_TAG] = ITEM_PRIORITY
     return out
+
+
+def bulk_limit(instance: dg.DagsterInstance) -> int | None:
+    """How many bulk runs may be in progress at once (dagster.yaml's tag limit), or None for no limit."""
+    queue = instance.get_concurrency_config().run_queue_config
+    for rule in queue.tag_concurrency_limits if queue else ():
+        if rule.get("key") == LANE_TAG and rule.get("value") == BULK:
+            return int(rule["limit"])
+    return None
+
+
+def bulk_runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
+    """Ids of the bulk runs starting or running, queued or not: what the bulk limit counts."""
+    active = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    records = instance.get_run_records(dg.RunsFilter(statuses=active, tags={LANE_TAG: BULK}))
+    return [r.dagster_run.run_id for r in records]
 
 
 class LaneRunCoordinator(dg.QueuedRunCoordinator):

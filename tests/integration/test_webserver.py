@@ -705,3 +705,41 @@ def test_skip_modified_from_the_launchpad_leaves_an_item_edited_in_looker_unmate
     finally:
         if (fake.get("boards", "601") or {}).get("title") != original["title"]:
             fake.put("boards", original)
+
+
+def test_a_bulk_lookervault_restore_waits_while_two_bulk_runs_are_in_progress(stack: Stack) -> None:
+    """The CLI's runs skip the run queue: a bulk `lookervault restore` holds itself back as the queue would."""
+    import subprocess
+
+    from lookervault_core.testing.fake_looker.faults import Latency
+
+    from .conftest import BIN, PROJECT
+
+    fake, gql = stack.fake, stack.gql
+    hold_ms = 30_000
+    fake.inject("GET /groups/**", Latency(hold_ms), times=1000)
+    fake.inject("GET /roles/**", Latency(hold_ms), times=1000)
+    cli: subprocess.Popen[str] | None = None
+    try:
+        bulk = [gql.launch_run("restore_groups", tags=GROUPS_RANGE), gql.launch_run("restore_roles", tags=ROLES_RANGE)]
+        for run_id in bulk:
+            _wait_run_step_started(stack, run_id)
+        before = {r["runId"] for r in gql.runs(job_name="restore_model_sets")}
+        cli = subprocess.Popen([str(BIN / "lookervault"), "restore", "--backup", str(stack.backup), "--types",
+                                "model_sets", "--json"], env=dict(stack.env), cwd=PROJECT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        out, err = cli.communicate(timeout=hold_ms / 1000 + RUN_TIMEOUT_S)
+    finally:
+        fake.clear_faults()
+        if cli is not None and cli.poll() is None:
+            cli.kill()
+            cli.wait(timeout=30)
+    assert cli.returncode == 0, out + err
+    assert "waiting: 2 bulk runs are in progress" in err, err
+    ended = [gql.wait_run(r, timeout=RUN_TIMEOUT_S) for r in bulk]
+    (run,) = [r for r in gql.runs(job_name="restore_model_sets") if r["runId"] not in before]
+    require_success(stack, run)
+    step_at = _wait_run_step_started(stack, run["runId"], timeout=5)
+    first_end = min(float(r["endTime"]) for r in ended)
+    print(f"\nCLI bulk run: step started {step_at - first_end:+.1f} s after the first bulk run ended")
+    assert step_at >= first_end, "the CLI's bulk run restored while two other bulk runs were in progress"

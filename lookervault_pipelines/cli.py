@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import time
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -28,6 +29,7 @@ from lookervault_core.graph import TYPE_ORDER
 from .deadletters import dead_letters, failed_keys
 from .execution import dependencies_lacking
 from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
+from .lanes import BULK, LANE_TAG, bulk_limit, bulk_runs_in_progress, lane_tags
 from .partitions import prune_partitions, stale_keys, sync_partitions
 from .resources import BackupResource, LookerResource, RestoreStateResource
 from .snapshot import snapshot_command
@@ -117,6 +119,31 @@ def _run_config(op: str, options: dict[str, object]) -> dict[str, object]:
     return config
 
 
+#: Seconds between looks at how many bulk runs are in progress, while waiting for one to end.
+BULK_WAIT_POLL_S = 1.0
+
+
+def wait_for_bulk_lane(inst: dg.DagsterInstance, tags: dict[str, str]) -> None:
+    """Hold a bulk run until fewer bulk runs are in progress than dagster.yaml allows.
+
+    Runs executed here skip the daemon's run queue, which is what holds bulk
+    runs launched elsewhere; without this, CLI restores would take the pool
+    slots kept for single items. Two CLIs looking at the same moment may both
+    start: the `looker_api` pool still caps every step.
+    """
+    limit = bulk_limit(inst)
+    if tags.get(LANE_TAG) != BULK or limit is None:
+        return
+    told = False
+    while len(running := bulk_runs_in_progress(inst)) >= limit:
+        if not told:
+            # A run whose process was killed stays in progress until the daemon's run monitoring ends it.
+            click.echo(f"waiting: {len(running)} bulk runs are in progress, at most {limit} at once "
+                       f"(dagster.yaml): {', '.join(running)}", err=True)
+            told = True
+        time.sleep(BULK_WAIT_POLL_S)
+
+
 def run_type(
     inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: dict[str, object]
 ) -> list[RunSummary]:
@@ -128,11 +155,14 @@ def run_type(
     if len(ranges) <= MAX_RANGE_RUNS:
         job = defs.resolve_job_def(job_name(ct))
         for first, last in ranges:
-            result = job.execute_in_process(
-                instance=inst, raise_on_error=False, run_config=_run_config(ct.plural, options),
-                tags={RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
-                      **_run_tags(options)},
-            )
+            tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
+                    **_run_tags(options)}
+            run_config = _run_config(ct.plural, options)
+            # In-process runs skip the run queue: tagged here as the queue tags its runs (lanes.py),
+            # so bulk runs count against the bulk limit and one item gets its priority.
+            tags.update(lane_tags(job.name, tags, run_config))
+            wait_for_bulk_lane(inst, tags)
+            result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=run_config, tags=tags)
             summaries.append(summarize(ct, result))
     else:
         summaries.append(run_selected_keys(inst, ct, keys, options))
@@ -145,10 +175,12 @@ def run_selected_keys(
 ) -> RunSummary:
     """Restore scattered `keys` of one type in one run of `restore_selected_keys_job`."""
     cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
-    result = _definitions().resolve_job_def("restore_selected_keys_job").execute_in_process(
-        instance=inst, raise_on_error=False, run_config=_run_config("restore_selected_keys", cfg),
-        tags={"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})},
-    )
+    run_config = _run_config("restore_selected_keys", cfg)
+    run_tags = {"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})}
+    job = _definitions().resolve_job_def("restore_selected_keys_job")
+    run_tags.update(lane_tags(job.name, run_tags, run_config))
+    wait_for_bulk_lane(inst, run_tags)
+    result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=run_config, tags=run_tags)
     return summarize(ct, result)
 
 

@@ -4,10 +4,11 @@ The `stack` fixture (one per test module) builds a temporary DAGSTER_HOME with
 a copy of the project's dagster.yaml, starts a fake Looker in this process
 (loaded with the bundled sample backup), registers the backup's partitions
 through the `lookervault` CLI, and starts the webserver and the daemon on the
-project's workspace.yaml. The daemon is required: dagster.yaml leaves the run
-coordinator at Dagster's default, the QueuedRunCoordinator, so every run
-launched through GraphQL waits in the queue until the daemon dequeues it, and
-backfills are only ever executed by the daemon.
+project's workspace.yaml. The daemon is required: dagster.yaml's run
+coordinator is Dagster's QueuedRunCoordinator (extended to tag each run's lane,
+lookervault_pipelines/lanes.py), so every run launched through GraphQL waits in
+the queue until the daemon dequeues it, and backfills are only ever executed by
+the daemon.
 """
 
 from __future__ import annotations

@@ -200,6 +200,19 @@ query Backfill($backfillId: String!) {
 }
 """ % (_ERROR_MESSAGE, _PYTHON_ERROR)
 
+ADD_DYNAMIC_PARTITION_MUTATION = """
+mutation AddDynamicPartition($repositorySelector: RepositorySelector!, $partitionsDefName: String!,
+                             $partitionKey: String!) {
+  addDynamicPartition(repositorySelector: $repositorySelector, partitionsDefName: $partitionsDefName,
+                      partitionKey: $partitionKey) {
+    __typename
+    ... on AddDynamicPartitionSuccess { partitionsDefName partitionKey }
+    %s
+    %s
+  }
+}
+""" % (_ERROR_MESSAGE, _PYTHON_ERROR)
+
 ASSET_STATUS_QUERY = """
 query AssetStatus($assetKeys: [AssetKeyInput!]) {
   assetNodes(assetKeys: $assetKeys) {
@@ -454,6 +467,16 @@ class GraphQL:
         return backfill
 
     # --- assets -----------------------------------------------------------------------------
+
+    def add_dynamic_partition(self, partitions_def: str, key: str) -> None:
+        """Register a partition key, as the UI's "Add partition" does."""
+        result = self.query(ADD_DYNAMIC_PARTITION_MUTATION, {
+            "repositorySelector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY},
+            "partitionsDefName": partitions_def, "partitionKey": key,
+        })["addDynamicPartition"]
+        if result["__typename"] != "AddDynamicPartitionSuccess":
+            raise GraphQLFailure(f"addDynamicPartition({partitions_def}, {key}) answered {result['__typename']}: "
+                                 f"{json.dumps(result, indent=2)[:4000]}")
 
     def partition_statuses(self, asset: str) -> PartitionStatuses:
         nodes = self.query(ASSET_STATUS_QUERY, {"assetKeys": _asset_keys([asset])})["assetNodes"]

@@ -1,0 +1,107 @@
+"""Two lanes to Looker: one-item restores start at once, bulk restores take turns.
+
+Every restore step claims a slot of the `looker_api` pool (op granularity:
+also in-process runs, `lookervault restore` and `dagster asset materialize`).
+A pool is fixed per op and a claimed slot is held until the step ends, so an
+item restore cannot jump ahead of long bulk steps by priority alone. Instead
+the pool is larger than the bulk limit, and bulk runs are held back in the run
+queue by a tag limit on `lookervault/lane: bulk` (dagster.yaml), leaving the
+rest of the pool to single items. The lane is decided when a run is submitted
+(`LaneRunCoordinator`), from what the run restores: runs for one partition,
+and `restore_selected_keys_job` runs for one id, are items; everything else
+is bulk: ranges, filters, "every failed key", and any other job (a snapshot
+reads all of Looker), so a job added later is bounded until said otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dagster as dg
+
+__all__ = ["BULK", "ITEM", "ITEM_PRIORITY", "LANE_TAG", "PRIORITY_TAG", "LaneRunCoordinator", "bulk_limit",
+           "bulk_runs_in_progress", "lane_of", "lane_tags"]
+
+LANE_TAG = "lookervault/lane"
+ITEM = "item"
+BULK = "bulk"
+#: Dagster's run priority tag: higher runs leave the queue first and get pool slots first.
+PRIORITY_TAG = "dagster/priority"
+#: Item runs go before waiting bulk runs in the queue and in the `looker_api` pool's waiting claims.
+ITEM_PRIORITY = "10"
+
+_PARTITION_TAG = "dagster/partition"
+_RANGE_START_TAG = "dagster/asset_partition_range_start"
+_RANGE_END_TAG = "dagster/asset_partition_range_end"
+_SELECTED_KEYS_JOB = "restore_selected_keys_job"
+_SELECTED_KEYS_OP = "restore_selected_keys"
+_FILTERS = ("folders", "owners", "updated_from", "updated_to")
+
+
+def _selected_keys_config(run_config: Mapping[str, object]) -> Mapping[str, object]:
+    ops = run_config.get("ops")
+    op = ops.get(_SELECTED_KEYS_OP) if isinstance(ops, Mapping) else None
+    config = op.get("config") if isinstance(op, Mapping) else None
+    return config if isinstance(config, Mapping) else {}
+
+
+def lane_of(job_name: str, tags: Mapping[str, str], run_config: Mapping[str, object]) -> str:
+    """`ITEM` for a run restoring one item, else `BULK`.
+
+    A lane already in the tags (set by the CLI, or by a person in the launchpad) is kept.
+    """
+    if tags.get(LANE_TAG) in (ITEM, BULK):
+        return tags[LANE_TAG]
+    if job_name == _SELECTED_KEYS_JOB:
+        config = _selected_keys_config(run_config)
+        keys = config.get("keys")
+        one_key = isinstance(keys, list) and len(set(map(str, keys))) == 1
+        # No keys means every FAILED partition of the type; a filter selects from the whole backup.
+        return ITEM if one_key and not any(config.get(f) for f in _FILTERS) else BULK
+    if _PARTITION_TAG in tags:
+        return ITEM
+    if _RANGE_START_TAG in tags and tags[_RANGE_START_TAG] == tags.get(_RANGE_END_TAG):
+        return ITEM
+    return BULK
+
+
+def lane_tags(job_name: str, tags: Mapping[str, str], run_config: Mapping[str, object]) -> dict[str, str]:
+    """The tags a run lacks for its lane: the lane, and for an item a priority unless one is set."""
+    lane = lane_of(job_name, tags, run_config)
+    out = {LANE_TAG: lane} if tags.get(LANE_TAG) != lane else {}
+    if lane == ITEM and PRIORITY_TAG not in tags:
+        out[PRIORITY_TAG] = ITEM_PRIORITY
+    return out
+
+
+def bulk_limit(instance: dg.DagsterInstance) -> int | None:
+    """How many bulk runs may be in progress at once (dagster.yaml's tag limit), or None for no limit."""
+    queue = instance.get_concurrency_config().run_queue_config
+    for rule in queue.tag_concurrency_limits if queue else ():
+        if rule.get("key") == LANE_TAG and rule.get("value") == BULK:
+            return int(rule["limit"])
+    return None
+
+
+def bulk_runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
+    """Ids of the bulk runs starting or running, queued or not: what the bulk limit counts."""
+    active = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    records = instance.get_run_records(dg.RunsFilter(statuses=active, tags={LANE_TAG: BULK}))
+    return [r.dagster_run.run_id for r in records]
+
+
+class LaneRunCoordinator(dg.QueuedRunCoordinator):
+    """Dagster's run queue, tagging each run with its lane before it is queued.
+
+    Every queued launch goes through here: the UI and GraphQL, `dagster job
+    launch`, backfills, schedules, sensors, re-executions and retries. Runs
+    executed in-process (`lookervault` CLI) are tagged by the CLI itself.
+    """
+
+    def submit_run(self, context: dg.SubmitRunContext) -> dg.DagsterRun:
+        run = context.dagster_run
+        new = lane_tags(run.job_name, run.tags, run.run_config)
+        if new:
+            # Before the run is enqueued, so the daemon never sees it untagged.
+            self._instance.add_run_tags(run.run_id, new)
+        return super().submit_run(context)

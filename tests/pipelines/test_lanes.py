@@ -1,0 +1,51 @@
+"""Which lane a run is in: one item, or bulk work held to two runs at once (dagster.yaml)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lookervault_pipelines.lanes import BULK, ITEM, ITEM_PRIORITY, LANE_TAG, PRIORITY_TAG, lane_of, lane_tags
+
+START, END, PARTITION = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end", "dagster/partition"
+
+
+def selected(**config: object) -> dict[str, object]:
+    return {"ops": {"restore_selected_keys": {"config": {"content_type": "dashboards", **config}}}}
+
+
+@pytest.mark.parametrize(("job", "tags", "run_config", "lane"), [
+    # The UI's single-partition materialize, `dagster asset materialize --partition`.
+    ("restore_dashboards", {PARTITION: "101"}, {}, ITEM),
+    # `lookervault restore --ids 101`, a backfill of one partition.
+    ("restore_dashboards", {START: "101", END: "101"}, {}, ITEM),
+    # Backfills, schedules, `dagster job launch` with a range.
+    ("restore_dashboards", {START: "101", END: "102"}, {}, BULK),
+    ("__ASSET_JOB", {START: "1", END: "50000", "dagster/backfill": "abc"}, {}, BULK),
+    ("restore_selected_keys_job", {}, selected(keys=["101"]), ITEM),
+    ("restore_selected_keys_job", {}, selected(keys=["101", "101"]), ITEM),
+    ("restore_selected_keys_job", {}, selected(keys=["101"], with_dependencies=True), ITEM),
+    ("restore_selected_keys_job", {}, selected(keys=["101", "102"]), BULK),
+    # No ids: every FAILED partition of the type.
+    ("restore_selected_keys_job", {}, selected(), BULK),
+    ("restore_selected_keys_job", {}, {}, BULK),
+    # A filter selects from the whole backup, even when narrowed to one id.
+    ("restore_selected_keys_job", {}, selected(keys=["101"], folders=["11"]), BULK),
+    ("restore_selected_keys_job", {}, selected(updated_from="2024-01-01"), BULK),
+    # A person's (or the CLI's) choice is kept.
+    ("restore_dashboards", {START: "1", END: "9", LANE_TAG: ITEM}, {}, ITEM),
+    ("restore_dashboards", {PARTITION: "101", LANE_TAG: BULK}, {}, BULK),
+    # Any other run: an unpartitioned launch (it fails at once), a snapshot of all of Looker, a job added later.
+    ("restore_dashboards", {}, {}, BULK),
+    ("snapshot_job", {}, {}, BULK),
+    ("resync_job", {}, {}, BULK),
+])
+def test_lane_of_a_run(job: str, tags: dict[str, str], run_config: dict[str, object], lane: str) -> None:
+    assert lane_of(job, tags, run_config) == lane
+
+
+def test_an_item_run_gets_priority_unless_one_is_set_and_bulk_runs_get_none() -> None:
+    assert lane_tags("restore_dashboards", {PARTITION: "101"}, {}) == {LANE_TAG: ITEM, PRIORITY_TAG: ITEM_PRIORITY}
+    assert lane_tags("restore_dashboards", {PARTITION: "101", PRIORITY_TAG: "-1"}, {}) == {LANE_TAG: ITEM}
+    assert lane_tags("restore_dashboards", {START: "1", END: "2"}, {}) == {LANE_TAG: BULK}
+    assert lane_tags("restore_dashboards", {START: "1", END: "2", LANE_TAG: BULK}, {}) == {}
+    assert lane_tags("snapshot_job", {}, {}) == {LANE_TAG: BULK}

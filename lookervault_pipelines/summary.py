@@ -9,7 +9,7 @@ import dagster as dg
 from lookervault_core.content_types import ContentType
 from lookervault_core.restore import Action
 
-from .execution import SKIPPED_MODIFIED, STALE
+from .execution import ALREADY_RECORDED, SKIPPED_MODIFIED, STALE
 
 __all__ = ["RunSummary", "summarize"]
 
@@ -67,6 +67,9 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
             summary.counts["failed"] += 1
             summary.failed_keys.append(obs.partition)
             summary.errors[obs.partition] = f"{_text(obs.metadata.get('error_type'))}: {_text(obs.metadata.get('error'))}"
+        elif status == ALREADY_RECORDED:
+            # Unchanged items whose standing materialization was made from this backup: counted, no event each.
+            summary.counts[Action.UNCHANGED.value] += int(_text(obs.metadata.get("count", 0)))
         elif status == STALE:
             summary.counts[STALE] = summary.counts.get(STALE, 0) + 1
         elif status in ("dry_run", SKIPPED_MODIFIED):

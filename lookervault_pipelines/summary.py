@@ -26,6 +26,8 @@ class RunSummary:
     deferred_keys: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     run_error: str = ""
+    #: Set when the run's failed items were tried again by later runs, whose outcome counts instead.
+    note: str = ""
 
     @property
     def failed(self) -> bool:
@@ -35,11 +37,14 @@ class RunSummary:
         return {
             "content_type": self.content_type.plural, "run_id": self.run_id, "success": self.success,
             "counts": self.counts, "failed": self.errors, "run_error": self.run_error,
+            **({"note": self.note} if self.note else {}),
         }
 
     def line(self) -> str:
         counts = ", ".join(f"{v} {k}" for k, v in self.counts.items() if v) or "nothing"
         text = f"{self.content_type.plural}: {counts} (run {self.run_id[:8]})"
+        if self.note:
+            text += f"; {self.note}"
         for key, err in self.errors.items():
             text += f"\n  FAILED {self.content_type.label} {key}: {err}"
         if self.run_error and not self.errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.testing.fake_looker import FakeLooker, ServerError
@@ -96,3 +97,28 @@ def test_a_dead_letter_is_cleared_by_the_next_success_even_when_unchanged(
     again = job.execute_in_process(instance=synced, run_config=config)
     assert materialized(again, "restore_selected_keys") == {"201": "unchanged"}
     assert dead_letters(synced, [CT.LOOK]) == []
+
+
+def test_a_large_selection_plans_nothing_and_its_failures_end_as_failed_partitions(
+    looker: FakeLooker, synced: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's shape above MAX_PLANNED_KEYS: one selected-keys run, then its failures as partitions."""
+    from lookervault_pipelines import cli
+
+    monkeypatch.setattr(cli, "MAX_PLANNED_KEYS", 1)  # as if two keys were many
+    [first] = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], {})
+    assert first.success and first.counts["unchanged"] == 2
+    run = synced.get_run_by_id(first.run_id)
+    assert run is not None and run.job_name == "restore_selected_keys_job"
+    assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": MAT}
+
+    looker.remove("dashboards", "101")
+    looker.inject("POST /dashboards", ServerError(500), times=1000)
+    monkeypatch.setattr(cli, "_run_config", lambda op, opts: {
+        "ops": {op: {"config": opts}}, "resources": NO_RETRY})
+    selected, retried = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], {})
+    # 102 unchanged: no event in either run; 101 failed twice, the second time as a planned partition.
+    assert selected.counts["unchanged"] == 1 and selected.failed_keys == [] and selected.note
+    assert retried.failed_keys == ["101"] and not retried.success
+    assert statuses(synced, CT.DASHBOARD) == {"101": FAILED, "102": MAT}
+    assert [d.id for d in dead_letters(synced, [CT.DASHBOARD])] == ["101"]

@@ -233,7 +233,9 @@ def main() -> None:
 @click.option("--skip-modified", is_flag=True, help="leave items changed in Looker since the backup")
 @click.option("--exact-access", is_flag=True, help="make users' roles and group memberships exactly the "
               "backup's, removing ones granted since (default: only add)")
-@click.option("--workers", type=click.IntRange(1, 256), help="threads per run (default 8)")
+@click.option("--workers", type=click.IntRange(1, 256), help="threads per run at first (default 8)")
+@click.option("--max-workers", type=click.IntRange(1, 256), help="ceiling the items in flight grow toward while "
+              "throughput follows (default 32; as --workers: fixed)")
 @click.option("--max-runtime", type=click.IntRange(1), help="seconds after which the daemon's run monitoring ends "
               "a run FAILED (default: dagster.yaml's max_runtime_seconds); also how a run is ended whose "
               "process was killed")
@@ -244,13 +246,13 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
-            dry_run: bool, skip_modified: bool, exact_access: bool, workers: int | None, max_runtime: int | None,
-            source_instance: str | None, with_dependencies: bool, as_json: bool) -> None:
+            dry_run: bool, skip_modified: bool, exact_access: bool, workers: int | None,
+            max_workers: int | None, max_runtime: int | None, source_instance: str | None, with_dependencies: bool, as_json: bool) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
     sys.exit(restore_backup(
         backup_path, types=_types(types), ids=_split(ids), folders=_split(folders), owners=list(owners),
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
-        exact_access=exact_access, workers=workers, max_runtime=max_runtime, source_instance=source_instance,
+        exact_access=exact_access, workers=workers, max_workers=max_workers, max_runtime=max_runtime, source_instance=source_instance,
         with_dependencies=with_dependencies, as_json=as_json,
     ))
 
@@ -275,6 +277,7 @@ def restore_backup(
     skip_modified: bool = False,
     exact_access: bool = False,
     workers: int | None = None,
+    max_workers: int | None = None,
     max_runtime: int | None = None,
     source_instance: str | None = None,
     with_dependencies: bool = False,
@@ -314,6 +317,8 @@ def restore_backup(
         options["exact_access"] = True
     if workers:
         options["workers"] = workers
+    if max_workers:
+        options["max_workers"] = max_workers
     if max_runtime:
         options["max_runtime"] = max_runtime
     if source_instance:

@@ -92,6 +92,36 @@ def _run(cmd: list[str], env: dict[str, str], fake: FakeLooker,
             chunks["out"] + ("" if proc.returncode == 0 else chunks["err"][-3000:]), proc.returncode)
 
 
+_STORAGE = {
+    "postgres": "storage:\n  postgres:\n    postgres_url: {url}\n",
+    # Dagster's PostgreSQL storage with the event log on one pooled connection (lookervault_pipelines/pg_storage.py).
+    "postgres-pooled": (
+        "run_storage:\n  module: dagster_postgres.run_storage\n  class: PostgresRunStorage\n"
+        "  config:\n    postgres_url: {url}\n"
+        "event_log_storage:\n  module: lookervault_pipelines.pg_storage\n  class: PooledPostgresEventLogStorage\n"
+        "  config:\n    postgres_url: {url}\n"
+        "schedule_storage:\n  module: dagster_postgres.schedule_storage\n  class: PostgresScheduleStorage\n"
+        "  config:\n    postgres_url: {url}\n"),
+}
+
+
+def dagster_home(home: Path, args: argparse.Namespace) -> None:
+    """The project's dagster.yaml in `home`/dagster, with `--storage` in PostgreSQL on a fresh database."""
+    target = home / "dagster"
+    target.mkdir(parents=True, exist_ok=True)
+    text = (ROOT / "dagster.yaml").read_text()
+    if args.storage != "sqlite":
+        import psycopg
+
+        name = f"bench_{os.getpid()}_{time.monotonic_ns()}"
+        with psycopg.connect(args.postgres_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = args.postgres_url.rsplit("/", 1)[0] + "/" + name
+        url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
+        text += "\n" + _STORAGE[args.storage].format(url=url)
+    (target / "dagster.yaml").write_text(text)
+
+
 def _env(fake: FakeLooker, home: Path, backup: Path) -> dict[str, str]:
     return {**os.environ, "DAGSTER_HOME": str(home / "dagster"), "LOOKERSDK_BASE_URL": fake.base_url,
             "LOOKERSDK_CLIENT_ID": fake.client_id, "LOOKERSDK_CLIENT_SECRET": fake.client_secret,
@@ -215,6 +245,7 @@ def scenario_b(backup: Path, args: argparse.Namespace) -> tuple[Pass, Pass]:
         with FakeLooker(latency_ms=args.latency_ms) as fake:
             core = core_pass(fake, home, backup, args, CREATE_TYPES)
         with FakeLooker(latency_ms=args.latency_ms) as fake:
+            dagster_home(home, args)
             create = cli_pass(fake, home, backup, args, CREATE_TYPES)
         return core, create
 
@@ -233,6 +264,11 @@ def main() -> None:
     parser.add_argument("--record-on-tmpfs", action="store_true", help="(A) write the record pass's events on "
                         "/dev/shm, then copy them to disk (setup only; saves an hour at 50,000)")
     parser.add_argument("--log-dir", help="keep each repair pass's log (stderr) here")
+    parser.add_argument("--storage", choices=["sqlite", "postgres", "postgres-pooled"], default="sqlite",
+                        help="(B) Dagster's storage: the embedded SQLite default, dagster-postgres, or "
+                             "dagster-postgres with a pooled event log connection")
+    parser.add_argument("--postgres-url", help="postgresql://user@host:port/db of a server where the "
+                        "benchmark may create a database per pass (for --storage postgres*)")
     parser.add_argument("--scenarios", nargs="+", default=["A", "B"], choices=["A", "B"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -240,7 +276,7 @@ def main() -> None:
                                         dashboards=0, tiles_per_dashboard=0)
         looks = [str(10001 + n) for n in range(args.items)]
         print(f"{args.items} looks (+ folders, users, groups, roles, sets), fake latency {args.latency_ms:.0f} ms "
-              f"per call, workers {args.workers} -> {args.max_workers}, Dagster on SQLite (embedded default), "
+              f"per call, workers {args.workers} -> {args.max_workers}, Dagster storage: {args.storage}, "
               f"median of {args.repeat}", flush=True)
         print(_HEADER, flush=True)
         if "A" in args.scenarios:

@@ -25,7 +25,7 @@ from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.restore import Action, missing_requirements, ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
 from .partitions import PARTITIONS
-from .recorded import Recorded, carry_forward, latest_restored
+from .recorded import DATA_VERSION_TAG, Recorded, carry_forward, latest_restored, restored_from
 from .reexecution import Restored, is_reexecution_from_failure, restored_by_ancestors
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
@@ -111,7 +111,8 @@ def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool) -
         # A dry run writes nothing, so it must not mark the partition restored.
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
                                    metadata={"status": "dry_run", **meta})
-    return dg.AssetMaterialization(asset_key=asset_key(ct), partition=outcome.source_id, metadata=meta)
+    return dg.AssetMaterialization(asset_key=asset_key(ct), partition=outcome.source_id, metadata=meta,
+                                   tags={DATA_VERSION_TAG: restored_from(outcome.content_hash, fingerprint)})
 
 
 def _run_level_failure(context: dg.OpExecutionContext, ct: ContentType, keys: Sequence[str],
@@ -167,7 +168,7 @@ def _needs_no_event(outcome: Outcome, recorded: dict[str, "Recorded"], fingerpri
     if outcome.deferred or outcome.modified_in_looker:
         return False
     rec = recorded.get(outcome.source_id)
-    return rec is not None and rec.content_hash == outcome.content_hash and rec.backup_fingerprint == fingerprint
+    return rec is not None and rec.version == restored_from(outcome.content_hash, fingerprint)
 
 
 def restore_keys(

@@ -23,18 +23,23 @@ from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.graph import TYPE_ORDER
-from lookervault_core.restore import missing_requirements, ItemFailure, Outcome, Restorer, RestoreResult, restore_many
+from lookervault_core.restore import Action, missing_requirements, ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
+from .partitions import PARTITIONS
+from .recorded import DATA_VERSION_TAG, Recorded, carry_forward, latest_restored, restored_from
 from .reexecution import Restored, is_reexecution_from_failure, restored_by_ancestors
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "restore_levels", "split_stale"]
+__all__ = ["ALREADY_RECORDED", "SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "restore_levels",
+           "split_stale"]
 
 Event = dg.AssetMaterialization | dg.AssetObservation
 #: Observation status of a registered key the backup no longer holds: neither restored nor failed.
 STALE = "not_in_backup"
 #: Observation status of an item left as it is because Looker changed it after the backup (skip_modified).
 SKIPPED_MODIFIED = "skipped_modified"
+#: Status of the one unpartitioned observation counting a run's unchanged items that needed no event.
+ALREADY_RECORDED = "unchanged_already_recorded"
 _DONE = object()
 
 
@@ -46,6 +51,8 @@ class RestoreConfig(dg.Config):
     exact_access: bool = Field(default=False, description="make users' roles and group memberships exactly the "
                                "backup's, removing ones granted since (default: only add)")
     workers: int | None = Field(default=None, description="threads for this run (default: the Looker resource's)")
+    max_workers: int | None = Field(default=None, description="ceiling of the items in flight, grown toward "
+                                    "while throughput follows (default: the Looker resource's)")
 
 
 def asset_key(ct: ContentType) -> dg.AssetKey:
@@ -106,7 +113,8 @@ def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool) -
         # A dry run writes nothing, so it must not mark the partition restored.
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
                                    metadata={"status": "dry_run", **meta})
-    return dg.AssetMaterialization(asset_key=asset_key(ct), partition=outcome.source_id, metadata=meta)
+    return dg.AssetMaterialization(asset_key=asset_key(ct), partition=outcome.source_id, metadata=meta,
+                                   tags={DATA_VERSION_TAG: restored_from(outcome.content_hash, fingerprint)})
 
 
 def _run_level_failure(context: dg.OpExecutionContext, ct: ContentType, keys: Sequence[str],
@@ -155,6 +163,16 @@ def dependencies_lacking(
         return missing_requirements(Restorer(client, reader, idmap, dry_run=True), roots)
 
 
+def _needs_no_event(outcome: Outcome, recorded: dict[str, "Recorded"], fingerprint: str, dry_run: bool) -> bool:
+    """An unchanged item whose latest materialization was made from this same backup content."""
+    if not isinstance(outcome, RestoreResult) or dry_run or outcome.action is not Action.UNCHANGED:
+        return False
+    if outcome.deferred or outcome.modified_in_looker:
+        return False
+    rec = recorded.get(outcome.source_id)
+    return rec is not None and rec.version == restored_from(outcome.content_hash, fingerprint)
+
+
 def restore_keys(
     context: dg.OpExecutionContext,
     ct: ContentType,
@@ -179,10 +197,12 @@ def restore_keys(
         keys = [k for k in keys if k not in done_before]
         context.log.info(f"re-execution from failure: {len(done_before)} {ct.plural} already restored by the "
                          f"re-executed runs are left out; {len(keys)} to restore")
+    workers = config.workers or looker.workers
+    ceiling = max(workers, config.max_workers or looker.max_workers)
     with contextlib.ExitStack() as opened:
         try:
             reader = opened.enter_context(backup.open())
-            client = opened.enter_context(looker.connect())
+            client = opened.enter_context(looker.connect(ceiling))
             idmap = opened.enter_context(state.idmap(client.settings.instance_id))
         except LookervaultError as exc:
             yield from _run_level_failure(context, ct, keys, exc)
@@ -198,15 +218,21 @@ def restore_keys(
                     "status": STALE, "backup_fingerprint": reader.fingerprint,
                     "note": "not in the backup this run restored from; nothing was done",
                 })
-        workers = config.workers or client.settings.workers
-        context.log.info(f"restoring {len(keys)} {ct.plural} with {workers} workers"
+        # --- issue 10: pay only for what changed (see recorded.py) ---
+        t0 = time.perf_counter()
+        recorded = {} if config.dry_run else latest_restored(context.instance, asset_key(ct), keys, PARTITIONS[ct])
+        silent: dict[str, Recorded] = {}
+        context.log.info(f"{len(recorded)} of {len(keys)} {ct.plural} already recorded as restored "
+                         f"(read in {time.perf_counter() - t0:.1f} s): no event for those found unchanged")
+        context.log.info(f"restoring {len(keys)} {ct.plural} with {workers} workers (up to {ceiling})"
                          f"{' (dry run)' if config.dry_run else ''} into {client.settings.base_url}")
         outcomes: queue.Queue[object] = queue.Queue()
         worker_error: list[BaseException] = []
 
         def work() -> None:
             try:
-                restore_many(restorer, [(ct, k) for k in keys], workers=workers, on_outcome=outcomes.put)
+                restore_many(restorer, [(ct, k) for k in keys], workers=workers, max_workers=ceiling,
+                             on_outcome=outcomes.put)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the step's thread below
                 worker_error.append(exc)
             finally:
@@ -223,7 +249,10 @@ def restore_keys(
             if isinstance(item, ItemFailure):
                 failures.append(item)
                 context.log.error(f"{ct.label} {item.source_id}: {item.error.type}: {item.error.message}")
-            yield _event(ct, item, reader.fingerprint, config.dry_run)
+            if _needs_no_event(item, recorded, reader.fingerprint, config.dry_run):
+                silent[item.source_id] = recorded[item.source_id]
+            else:
+                yield _event(ct, item, reader.fingerprint, config.dry_run)
             if time.perf_counter() - last_log > 10:
                 last_log = time.perf_counter()
                 rate = done / (last_log - started)
@@ -232,8 +261,16 @@ def restore_keys(
         if worker_error:
             raise worker_error[0]
     elapsed = time.perf_counter() - started
-    context.log.info(f"{ct.plural}: {done} processed, {done - len(failures)} succeeded, {len(failures)} failed "
+    context.log.info(f"{ct.plural}: {done} processed, {done - len(failures)} succeeded ({len(silent)} unchanged "
+                     f"and already recorded: no event), {len(failures)} failed "
                      f"in {elapsed:.1f} s ({done / elapsed if elapsed else 0:.1f} items/s)")
+    if silent:
+        yield dg.AssetObservation(asset_key=asset_key(ct), metadata={
+            "status": ALREADY_RECORDED, "count": len(silent), "backup_fingerprint": reader.fingerprint})
+    if failures and (context.has_partition_key or context.has_partition_key_range):
+        # This run planned the silent keys: failing without materializing them
+        # again would turn them FAILED (recorded.py).
+        yield from carry_forward(context.instance, asset_key(ct), silent, context.run_id)
     if failures:
         # This run planned the re-executed runs' successes too: failing without
         # materializing them again would turn them FAILED.

@@ -27,23 +27,27 @@ class LookerResource(dg.ConfigurableResource):
     client_secret: str | None = Field(default=None, description="API client secret; LOOKERSDK_CLIENT_SECRET")
     verify_ssl: bool | None = Field(default=None, description="TLS verification; on unless turned off")
     timeout: int | None = Field(default=None, description="seconds per HTTP request (default 120)")
-    workers: int = Field(default=8, description="threads restoring items at once within one run")
+    workers: int = Field(default=8, description="threads restoring items at once within one run, at first")
+    max_workers: int = Field(default=32, description="ceiling the items in flight grow toward while throughput "
+                             "follows (Looker's latency, not the CPU, is then the limit); halved on 429s. "
+                             "Equal to workers: fixed")
     retry_attempts: int = Field(default=5, description="tries per API call on 429, 5xx and network errors")
     retry_backoff_seconds: float = Field(default=0.5, description="first wait between tries; doubles each try")
 
-    def settings(self) -> LookerSettings:
-        overrides: dict[str, str | bool | int] = {"workers": self.workers}
+    def settings(self, threads: int | None = None) -> LookerSettings:
+        """Settings whose connection pool fits `threads` (default: max_workers)."""
+        overrides: dict[str, str | bool | int] = {"workers": max(self.workers, threads or self.max_workers)}
         for name in ("base_url", "client_id", "client_secret", "verify_ssl", "timeout"):
             value = getattr(self, name)
             if value is not None:
                 overrides[name] = value
         return LookerSettings.from_env(**overrides)
 
-    def connect(self) -> LookerClient:
-        """An authenticated client whose connection pool fits `workers` threads."""
+    def connect(self, threads: int | None = None) -> LookerClient:
+        """An authenticated client whose connection pool fits `threads` (default: max_workers)."""
         policy = RetryPolicy(attempts=self.retry_attempts, initial_backoff=self.retry_backoff_seconds,
                              jitter=min(0.5, self.retry_backoff_seconds))
-        return connect(self.settings(), retry=policy)
+        return connect(self.settings(threads), retry=policy)
 
 
 class BackupResource(dg.ConfigurableResource):

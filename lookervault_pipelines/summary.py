@@ -9,7 +9,7 @@ import dagster as dg
 from lookervault_core.content_types import ContentType
 from lookervault_core.restore import Action
 
-from .execution import SKIPPED_MODIFIED, STALE
+from .execution import ALREADY_RECORDED, SKIPPED_MODIFIED, STALE
 
 __all__ = ["RunSummary", "summarize"]
 
@@ -26,6 +26,8 @@ class RunSummary:
     deferred_keys: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     run_error: str = ""
+    #: Set when the run's failed items were tried again by later runs, whose outcome counts instead.
+    note: str = ""
 
     @property
     def failed(self) -> bool:
@@ -35,11 +37,14 @@ class RunSummary:
         return {
             "content_type": self.content_type.plural, "run_id": self.run_id, "success": self.success,
             "counts": self.counts, "failed": self.errors, "run_error": self.run_error,
+            **({"note": self.note} if self.note else {}),
         }
 
     def line(self) -> str:
         counts = ", ".join(f"{v} {k}" for k, v in self.counts.items() if v) or "nothing"
         text = f"{self.content_type.plural}: {counts} (run {self.run_id[:8]})"
+        if self.note:
+            text += f"; {self.note}"
         for key, err in self.errors.items():
             text += f"\n  FAILED {self.content_type.label} {key}: {err}"
         if self.run_error and not self.errors:
@@ -67,6 +72,9 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
             summary.counts["failed"] += 1
             summary.failed_keys.append(obs.partition)
             summary.errors[obs.partition] = f"{_text(obs.metadata.get('error_type'))}: {_text(obs.metadata.get('error'))}"
+        elif status == ALREADY_RECORDED:
+            # Unchanged items whose standing materialization was made from this backup: counted, no event each.
+            summary.counts[Action.UNCHANGED.value] += int(_text(obs.metadata.get("count", 0)))
         elif status == STALE:
             summary.counts[STALE] = summary.counts.get(STALE, 0) + 1
         elif status in ("dry_run", SKIPPED_MODIFIED):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
-import pytest
 
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.graph import TYPE_ORDER

@@ -505,6 +505,47 @@ def test_failures_of_a_selected_keys_run_launched_from_the_ui_are_dead_letters(s
     assert len(live(fake, "dashboards", SALES_OVERVIEW)) == 1
 
 
+
+def test_a_run_refused_by_looker_shows_the_cause_on_its_partition_and_as_the_current_dead_letter(
+    stack: Stack,
+) -> None:
+    """Item 2: Looker refuses the login before any item; the UI and `dead-letters` show that, not older news."""
+    fake, gql = stack.fake, stack.gql
+    # An earlier, already fixed failure of dashboard 102 must not be what dead-letters reports afterwards.
+    remove_titled(fake, "dashboards", MARKETING_FUNNEL)
+    fake.inject("POST /dashboards", ServerError(500), times=1000)
+    quick = {"resources": {"looker": {"config": {"retry_attempts": 1}}}}
+    try:
+        old = gql.wait_run(gql.launch_run("restore_dashboards", tags={"dagster/partition": "102"},
+                                          run_config=quick), timeout=RUN_TIMEOUT_S)
+    finally:
+        fake.clear_faults()
+    assert old["status"] == "FAILURE", old
+    assert [d["error_type"] for d in stack.cli_json("dead-letters", "--json", "--types", "dashboards")] == [
+        "Unavailable"]
+    refused = {"resources": {"looker": {"config": {"client_secret": "not-the-secret", "retry_attempts": 1}}}}
+    run = gql.wait_run(gql.launch_run("restore_dashboards", tags={"dagster/partition": "102"}, run_config=refused),
+                       timeout=RUN_TIMEOUT_S)
+    assert run["status"] == "FAILURE", run
+
+    (failure,) = events_of(stack, run["runId"], "ExecutionStepFailureEvent")
+    headline = failure["error"]["message"].splitlines()[0]
+    assert "AuthenticationFailed" in headline, failure["error"]["message"]
+    (observation,) = events_of(stack, run["runId"], "ObservationEvent", partition="102")
+    seen = metadata(observation)
+    assert seen.get("status") == "failed" and seen.get("error_type") == "AuthenticationFailed", seen
+    assert "102" in gql.partition_statuses("dashboards").failed
+    letters = stack.cli_json("dead-letters", "--json", "--types", "dashboards")
+    assert [(d["id"], d["error_type"], d["run_id"]) for d in letters] == [
+        ("102", "AuthenticationFailed", run["runId"])], (letters, old["runId"])
+    assert "not-the-secret" not in gql.run_errors(run["runId"]) + str(letters)
+
+    require_success(stack, gql.wait_run(gql.launch_run("restore_dashboards", tags={"dagster/partition": "102"}),
+                                        timeout=RUN_TIMEOUT_S))
+    assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []
+    assert "102" in gql.partition_statuses("dashboards").materialized
+    assert len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1
+
 # --- item 6: one item does not wait behind bulk work ---------------------------------------------
 
 #: How long each Looker read of the two bulk runs hangs: far longer than a single-item restore takes.

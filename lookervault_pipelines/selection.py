@@ -41,6 +41,14 @@ def types_above(ct: ContentType) -> set[ContentType]:
     return above
 
 
+def _content_type(asset: dg.AssetKey) -> ContentType | None:
+    """The content type an asset restores; None for other assets in the same backfill (`looker_drift`)."""
+    try:
+        return ContentType.parse(asset.to_user_string())
+    except ValueError:
+        return None
+
+
 def _keys_of(run: dg.DagsterRun, registered: Sequence[str]) -> set[str]:
     """The partition keys a run was given: one key, or a range of registered keys."""
     if _PARTITION_TAG in run.tags:
@@ -70,8 +78,8 @@ def partial_pick_expanded(instance: dg.DagsterInstance, run: dg.DagsterRun, ct: 
     registered: dict[ContentType, Sequence[str]] = {}
     for sibling in instance.get_runs(filters=dg.RunsFilter(tags={BACKFILL_TAG: backfill_id})):
         for asset in sibling.asset_selection or ():
-            up = ContentType.parse(asset.to_user_string())
-            if up in above:
+            up = _content_type(asset)
+            if up is not None and up in above:
                 registered.setdefault(up, instance.get_dynamic_partitions(up.plural))
                 given.setdefault(up, set()).update(_keys_of(sibling, registered[up]))
     picked = {up: ks for up, ks in given.items() if ks < set(registered[up])}

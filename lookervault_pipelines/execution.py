@@ -220,7 +220,8 @@ def restore_keys(
                 })
         # --- issue 10: pay only for what changed (see recorded.py) ---
         t0 = time.perf_counter()
-        recorded = {} if config.dry_run else latest_restored(context.instance, asset_key(ct), keys, PARTITIONS[ct])
+        recorded = {} if config.dry_run else latest_restored(
+            context.instance, asset_key(ct), keys, PARTITIONS[ct], context.run_id)
         silent: dict[str, Recorded] = {}
         context.log.info(f"{len(recorded)} of {len(keys)} {ct.plural} already recorded as restored "
                          f"(read in {time.perf_counter() - t0:.1f} s): no event for those found unchanged")

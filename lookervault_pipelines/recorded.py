@@ -106,11 +106,18 @@ def _latest(instance: dg.DagsterInstance, asset_key: dg.AssetKey, wanted: set[st
 
 
 def latest_restored(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Collection[str],
-                    partitions_def: dg.PartitionsDefinition) -> dict[str, Recorded]:
+                    partitions_def: dg.PartitionsDefinition, run_id: str) -> dict[str, Recorded]:
     """Of `keys`, those whose latest recorded outcome is a materialization, with what it was restored from.
 
     Reads the latest materialization per partition, then the outcome
-    observations newer than the oldest of them, then the partitions' status.
+    observations and the planned materializations of other runs newer than
+    the oldest of them, then the partitions' status. A partition some other
+    run planned after its latest materialization is not counted: that run
+    may have failed (killed, or refused before any item), and Dagster keeps
+    a partition FAILED until it is materialized again, even after a later
+    run succeeds without materializing it. This run's own planned events
+    hide that FAILED status from `get_status_by_partition` (it reads
+    "materializing"), so the planned events are read instead.
     """
     out = _latest(instance, asset_key, set(keys))
     if not out:
@@ -122,6 +129,11 @@ def latest_restored(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: 
             obs = rec.asset_observation
             if key in out and obs is not None and rec.storage_id > out[key].storage_id \
                     and _text(obs.metadata, "status") in _SUPERSEDING:
+                del out[key]
+    for records_filter in _filters(asset_key, out, after_storage_id=oldest):
+        for rec in _newest_first(instance.fetch_planned_materializations, records_filter):
+            key = rec.partition_key
+            if key in out and rec.run_id != run_id and rec.storage_id > out[key].storage_id:
                 del out[key]
     status = instance.get_status_by_partition(asset_key, sorted(out), partitions_def) or {}
     return {k: r for k, r in out.items() if status.get(k) != dg.AssetPartitionStatus.FAILED}

@@ -114,7 +114,9 @@ def test_picking_one_folder_of_several_assets_restores_nothing_below_it_and_says
                        timeout=RUN_TIMEOUT_S)
     require_success(stack, run)
     assert materialized_partitions(stack, run["runId"], "looks") == {"201", "202"}
-    assert materialized_partitions(stack, run["runId"], "folders") == {"11", "13"}
+    # Folder 11, restored by the backfill above and unchanged since, needs no new event (issue 10).
+    assert materialized_partitions(stack, run["runId"], "folders") == {"13"}
+    assert {"11", "13"} <= gql.partition_statuses("folders").materialized
     assert materialized_partitions(stack, run["runId"], "dashboards") == {"101"}
     (look,) = live(fake, "looks", REGIONAL_LOOK)
     (folder,) = live(fake, "folders", REGIONAL_SALES)

@@ -122,3 +122,27 @@ def test_a_large_selection_plans_nothing_and_its_failures_end_as_failed_partitio
     assert retried.failed_keys == ["101"] and not retried.success
     assert statuses(synced, CT.DASHBOARD) == {"101": FAILED, "102": MAT}
     assert [d.id for d in dead_letters(synced, [CT.DASHBOARD])] == ["101"]
+
+
+def test_an_unchanged_item_whose_partition_failed_is_materialized_again(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """A killed run leaves 101 FAILED with no outcome recorded; the next run must clear it.
+
+    Dagster keeps a partition FAILED until it is materialized again, so the
+    unchanged item cannot stay silent although its older materialization was
+    made from this same backup content.
+    """
+    assert run_range(synced, CT.DASHBOARD, "101", "101").success
+    # A run that planned 101 and whose process was killed: run monitoring ends it FAILED, and
+    # nothing recorded an outcome for the key (no observation to supersede the materialization).
+    killed = synced.create_run_for_job(job_def=defs.resolve_job_def("restore_dashboards"),
+                                       tags={"dagster/partition": "101"})
+    synced.report_run_failed(killed)
+    assert statuses(synced, CT.DASHBOARD)["101"] == FAILED
+
+    again = run_range(synced, CT.DASHBOARD, "101", "101")
+    assert again.success
+    assert materialized(again, "dashboards") == {"101": "unchanged"}
+    assert statuses(synced, CT.DASHBOARD)["101"] == MAT
+    assert dead_letters(synced, [CT.DASHBOARD]) == []

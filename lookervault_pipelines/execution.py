@@ -27,6 +27,7 @@ from lookervault_core.restore import Action, missing_requirements, ItemFailure, 
 
 from .partitions import PARTITIONS
 from .recorded import DATA_VERSION_TAG, Recorded, carry_forward, latest_restored, restored_from
+from .selection import BACKFILL_TAG
 from .reexecution import Restored, is_reexecution_from_failure, restored_by_ancestors
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
@@ -220,7 +221,10 @@ def restore_keys(
                 })
         # --- issue 10: pay only for what changed (see recorded.py) ---
         t0 = time.perf_counter()
-        recorded = {} if config.dry_run else latest_restored(
+        # An asset backfill counts a partition its run did not materialize as failed, and then
+        # starts nothing below it (asset_backfill.py): its runs record every key.
+        in_backfill = BACKFILL_TAG in context.run.tags
+        recorded = {} if config.dry_run or in_backfill else latest_restored(
             context.instance, asset_key(ct), keys, PARTITIONS[ct], context.run_id)
         silent: dict[str, Recorded] = {}
         context.log.info(f"{len(recorded)} of {len(keys)} {ct.plural} already recorded as restored "

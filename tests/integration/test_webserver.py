@@ -206,11 +206,12 @@ def test_multi_type_backfill_respects_type_order(stack: Stack) -> None:
         down_start = min(r["startTime"] for r in by_asset[downstream])
         assert up_end <= down_start, (f"{downstream} run started at {down_start} before the {upstream} run "
                                       f"ended at {up_end}")
-    # Dashboard 101, restored by the tests above from this backup and unchanged, records no new event (issue 10).
-    for asset, expected, recorded_before in (("folders", {"11", "12", "13"}, set()), ("looks", {"201", "202"}, set()),
-                                             ("dashboards", {"101", "102"}, {"101"})):
+    # A backfill's runs record every key, unchanged ones included: the backfill daemon counts a
+    # partition its run did not materialize as failed and would start nothing below it.
+    for asset, expected in (("folders", {"11", "12", "13"}), ("looks", {"201", "202"}),
+                            ("dashboards", {"101", "102"})):
         (run,) = by_asset[asset]
-        assert materialized_partitions(stack, run["runId"], asset) == expected - recorded_before
+        assert materialized_partitions(stack, run["runId"], asset) == expected
         status = gql.partition_statuses(asset)
         assert status.materialized == set(status.keys) == expected, status
         assert not status.failed, status
@@ -706,8 +707,8 @@ def test_a_stale_key_in_a_backfill_is_not_failed_and_prune_removes_it_from_the_u
     tags = tags_of(run)
     assert (tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")) \
         == ("101", "999"), tags
-    # 102 is unchanged and already recorded as restored from this backup: no new event (issue 10).
-    assert materialized_partitions(stack, run["runId"], "dashboards") == {"101"}
+    # A backfill's run records 102 too, although it is unchanged and already recorded (see above).
+    assert materialized_partitions(stack, run["runId"], "dashboards") == {"101", "102"}
     (observation,) = events_of(stack, run["runId"], "ObservationEvent", partition="999")
     assert metadata(observation).get("status") == "not_in_backup", metadata(observation)
     status = gql.partition_statuses("dashboards")

@@ -146,3 +146,15 @@ def test_an_unchanged_item_whose_partition_failed_is_materialized_again(
     assert materialized(again, "dashboards") == {"101": "unchanged"}
     assert statuses(synced, CT.DASHBOARD)["101"] == MAT
     assert dead_letters(synced, [CT.DASHBOARD]) == []
+
+
+def test_runs_of_an_asset_backfill_record_every_key(looker: FakeLooker, synced: dg.DagsterInstance) -> None:
+    """The backfill daemon counts a planned partition its run did not materialize as failed (and then starts
+    nothing below it), so a backfill's run records unchanged, already recorded keys too."""
+    assert run_range(synced, CT.FOLDER, "11", "13").success
+    again = defs.resolve_job_def("restore_folders").execute_in_process(
+        instance=synced, raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": "11", "dagster/asset_partition_range_end": "13",
+              "dagster/backfill": "abcdefgh"})
+    assert again.success
+    assert materialized(again, "folders") == {"11": "unchanged", "12": "unchanged", "13": "unchanged"}

@@ -93,17 +93,23 @@ def _latest(instance: dg.DagsterInstance, asset_key: dg.AssetKey, wanted: set[st
     tags = storage.get_latest_tags_by_partition(asset_key, mat, [DATA_VERSION_TAG], asset_partitions=few)
     out = {k: Recorded(i, tags[k][DATA_VERSION_TAG]) for k, i in ids.items() if DATA_VERSION_TAG in tags.get(k, {})}
     untagged = {i: k for k, i in ids.items() if k not in out}
-    chunked = sorted(untagged)
-    for start in range(0, len(chunked), 500):
-        chunk = chunked[start:start + 500]
+    for rec, mat in _materializations(instance, asset_key, untagged):
+        out[untagged[rec.storage_id]] = Recorded(rec.storage_id, restored_from(
+            _text(mat.metadata, "content_hash"), _text(mat.metadata, "backup_fingerprint")))
+    return out
+
+
+def _materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey, storage_ids: Collection[int]
+                      ) -> Iterator[tuple[dg.EventLogRecord, dg.AssetMaterialization]]:
+    """The materialization records with these storage ids, read 500 at a time."""
+    ids = sorted(storage_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
         result = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=chunk), limit=len(chunk))
         for rec in result.records:
             if rec.asset_materialization is not None:
-                meta = rec.asset_materialization.metadata
-                out[untagged[rec.storage_id]] = Recorded(rec.storage_id, restored_from(
-                    _text(meta, "content_hash"), _text(meta, "backup_fingerprint")))
-    return out
+                yield rec, rec.asset_materialization
 
 
 def latest_restored(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: Collection[str],
@@ -148,15 +154,7 @@ def carry_forward(instance: dg.DagsterInstance, asset_key: dg.AssetKey, recorded
                   run_id: str) -> Iterator[dg.AssetMaterialization]:
     """The standing materializations of `recorded` keys again, so a failing run does not turn them FAILED."""
     by_id = {r.storage_id: k for k, r in recorded.items()}
-    ids = sorted(by_id)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=chunk), limit=len(chunk))
-        for rec in result.records:
-            mat = rec.asset_materialization
-            if mat is None:
-                continue
-            yield dg.AssetMaterialization(asset_key=asset_key, partition=by_id[rec.storage_id], tags=mat.tags, metadata={
-                **mat.metadata, "note": f"unchanged since run {rec.run_id}; re-recorded because run {run_id} "
-                                        f"failed for other items"})
+    for rec, mat in _materializations(instance, asset_key, by_id):
+        yield dg.AssetMaterialization(asset_key=asset_key, partition=by_id[rec.storage_id], tags=mat.tags, metadata={
+            **mat.metadata, "note": f"unchanged since run {rec.run_id}; re-recorded because run {run_id} "
+                                    f"failed for other items"})

@@ -28,7 +28,6 @@ to clear it.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -72,6 +71,28 @@ def _newest_first(fetch: object, records_filter: dg.AssetRecordsFilter) -> Itera
         if not result.has_more:
             return
         cursor = result.cursor
+
+
+def _planned_newest_first(instance: dg.DagsterInstance, records_filter: dg.AssetRecordsFilter
+                          ) -> Iterator[dg.EventLogRecord]:
+    """Planned-materialization records, newest first, read from the event log storage.
+
+    DagsterInstance.fetch_planned_materializations, which wraps this same
+    storage query, is deprecated for 2.0; a deprecation warning raised inside
+    a restore step (where warnings are errors, as under pytest) failed the run.
+    """
+    storage = instance.event_log_storage
+    planned = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    before: int | None = None
+    while True:
+        records = storage.get_event_records(dg.EventRecordsFilter(
+            event_type=planned, asset_key=records_filter.asset_key,
+            asset_partitions=records_filter.asset_partitions,
+            after_cursor=records_filter.after_storage_id, before_cursor=before), limit=_PAGE, ascending=False)
+        yield from records
+        if len(records) < _PAGE:
+            return
+        before = records[-1].storage_id
 
 
 def _filters(asset_key: dg.AssetKey, keys: Collection[str], **kwargs: int) -> list[dg.AssetRecordsFilter]:
@@ -138,11 +159,7 @@ def latest_restored(instance: dg.DagsterInstance, asset_key: dg.AssetKey, keys: 
                     and _text(obs.metadata, "status") in _SUPERSEDING:
                 del out[key]
     for records_filter in _filters(asset_key, out, after_storage_id=oldest):
-        with warnings.catch_warnings():
-            # Deprecated for 2.0 with no replacement yet in 1.13; a test session may turn warnings into errors.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            planned = list(_newest_first(instance.fetch_planned_materializations, records_filter))
-        for rec in planned:
+        for rec in _planned_newest_first(instance, records_filter):
             key = rec.partition_key
             if key in out and rec.run_id != run_id and rec.storage_id > out[key].storage_id:
                 del out[key]

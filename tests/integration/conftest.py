@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -193,10 +194,19 @@ def _wait_until_ready(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A webserver + daemon deployment of the code location over a fake Looker holding the sample."""
-    tmp = tmp_path_factory.mktemp("webserver")
+    with start_stack(tmp_path_factory.mktemp("webserver")) as running:
+        yield running
+
+
+@contextmanager
+def start_stack(tmp: Path, *, dagster_yaml: str | None = None, latency_ms: float = 0.0) -> Iterator[Stack]:
+    """The stack in `tmp`: the project's dagster.yaml (or this text), the fake answering after `latency_ms`."""
     home = tmp / "dagster_home"
     home.mkdir()
-    shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    if dagster_yaml is None:
+        shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    else:
+        (home / "dagster.yaml").write_text(dagster_yaml)
     backup = tmp / "backup.sqlite"
     shutil.copy(SAMPLE_BACKUP, backup)
     state_dir = tmp / "state"
@@ -205,7 +215,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs.mkdir()
 
     # The fake holds the sample's own instance: restores are same-instance, ids kept where they exist.
-    fake = FakeLooker(strict=True).start()
+    fake = FakeLooker(strict=True, latency_ms=latency_ms).start()
     fake.load_backup(backup)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "LOOKERSDK_", "LOOKERVAULT_"))}

@@ -161,6 +161,17 @@ mutation ReexecuteRun($reexecutionParams: ReexecutionParams) {
 }
 """ % (_ERROR_MESSAGE, _PYTHON_ERROR)
 
+TERMINATE_RUN_MUTATION = """
+mutation TerminateRun($runId: String!) {
+  terminateRun(runId: $runId) {
+    __typename
+    ... on TerminateRunSuccess { run { runId status } }
+    %s
+    %s
+  }
+}
+""" % (_ERROR_MESSAGE, _PYTHON_ERROR)
+
 LAUNCH_BACKFILL_MUTATION = """
 mutation LaunchBackfill($backfillParams: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $backfillParams) {
@@ -349,6 +360,13 @@ class GraphQL:
             raise GraphQLFailure(f"launchPipelineReexecution of {run_id} answered {result['__typename']}: "
                                  f"{json.dumps(result, indent=2)[:4000]}")
         return result["run"]["runId"]
+
+    def terminate_run(self, run_id: str) -> None:
+        """Terminate a run as its run page's Terminate button does (SAFE_TERMINATE)."""
+        result = self.query(TERMINATE_RUN_MUTATION, {"runId": run_id})["terminateRun"]
+        if result["__typename"] != "TerminateRunSuccess":
+            raise GraphQLFailure(f"terminateRun of {run_id} answered {result['__typename']}: "
+                                 f"{json.dumps(result, indent=2)[:4000]}")
 
     def run(self, run_id: str) -> dict[str, Any]:
         result = self.query(RUN_QUERY, {"runId": run_id})["runOrError"]

@@ -400,7 +400,7 @@ def _wait_for_step_start(stack: Stack, job: str, after: set[str]) -> dict[str, A
 def test_killed_runs_end_failed_and_their_keys_restore_again(stack: Stack) -> None:
     """SIGKILL mid-restore of a daemon-launched run's worker, then of a `lookervault restore` process.
 
-    The first is ended by its code server; the second has nobody watching it,
+    The first is ended by the daemon that forked it; the second has nobody watching it,
     so only run monitoring (dagster.yaml) ends it. Both must end FAILURE with
     their partitions FAILED (dead letters), and restore again afterwards.
     """
@@ -460,6 +460,39 @@ def test_killed_runs_end_failed_and_their_keys_restore_again(stack: Stack) -> No
     status = gql.partition_statuses("dashboards")
     assert both <= status.materialized and not both & status.failed, status
     assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []
+
+
+def test_a_run_terminated_from_its_run_page_ends_canceled_and_its_keys_restore_again(stack: Stack) -> None:
+    """Terminate, as the run page's button does, a daemon-launched run mid-restore.
+
+    The daemon starts the run's worker forked from its warm fork server
+    (lookervault_pipelines/launcher.py); the webserver, which holds no handle
+    on that worker, must still stop it: the run ends CANCELED, its keys stop
+    showing "materializing", and they restore on the next run.
+    """
+    from lookervault_core.testing.fake_looker.faults import Latency
+    from lookervault_pipelines.launcher import PID_TAG
+
+    fake, gql = stack.fake, stack.gql
+    both = {"101", "102"}
+    fake.inject("GET /dashboards/**", Latency(20_000), times=1000)
+    try:
+        before = {r["runId"] for r in gql.runs(job_name="restore_dashboards")}
+        gql.launch_run("restore_dashboards", tags={
+            "dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102"})
+        run = _wait_for_step_start(stack, "restore_dashboards", before)
+        assert PID_TAG in tags_of(gql.run(run["runId"])), "the daemon's run should run in a forked warm worker"
+        gql.terminate_run(run["runId"])
+        assert gql.wait_run(run["runId"], timeout=60, poll=0.5)["status"] == "CANCELED"
+    finally:
+        fake.clear_faults()
+    assert not both & gql.partition_statuses("dashboards").materializing
+    retry = gql.wait_run(gql.launch_run("restore_dashboards", tags={
+        "dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102"}),
+        timeout=RUN_TIMEOUT_S + 60)
+    require_success(stack, retry)
+    status = gql.partition_statuses("dashboards")
+    assert both <= status.materialized and not both & status.failed, status
 
 
 def test_run_reexecuted_from_failure_on_its_run_page_restores_only_what_failed(stack: Stack) -> None:

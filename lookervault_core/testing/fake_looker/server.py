@@ -40,6 +40,8 @@ class RecordedRequest:
     query: dict[str, str]
     body: object
     status: int
+    #: When the call arrived (time.time()), for timelines of where a run's seconds go.
+    received_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class App:
 
     def handle(self, h: _Handler, method: str) -> None:
         """Serve one HTTP request on handler `h`."""
+        received_at = time.time()
         split = urlsplit(h.path)
         raw_path = split.path
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -123,7 +126,8 @@ class App:
             return
         with self._log_lock:
             self._log.append(
-                RecordedRequest(method, path, query, _loggable(path, body), 0 if answer.drop else answer.status)
+                RecordedRequest(method, path, query, _loggable(path, body), 0 if answer.drop else answer.status,
+                                received_at)
             )
 
     def _serve(

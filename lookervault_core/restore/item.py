@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
@@ -72,6 +73,7 @@ class ItemRun:
         self.data = data
         self.dry_run = restorer.dry_run
         self.api_calls = 0
+        self._calls_lock = threading.Lock()  # the references of an item are probed on several threads
         self.changes: list[str] = []
         self.notes: list[str] = []
         self.modified_in_looker = False
@@ -87,7 +89,8 @@ class ItemRun:
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run one SDK call through the client's rate limiter and retries."""
-        self.api_calls += 1
+        with self._calls_lock:
+            self.api_calls += 1
         return self.restorer.client.call(fn)
 
     def get(self, fn: Callable[[], object]) -> Payload | None:

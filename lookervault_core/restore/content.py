@@ -120,7 +120,7 @@ def ensure_query(run: ItemRun, query: object, query_id: object, field: str, *,
         dest, assumed = run.restorer.idmap.lookup("query", str(query_id))
         if dest is not None and referenced is not None and str(referenced) == dest:
             return dest
-        live = None if dest is None else run.get(lambda: run.sdk.query(dest))
+        live = None if dest is None else run.read(("query", dest), lambda: run.sdk.query(dest))
         if live is not None and (wanted is None or not diff(wanted, live)):
             return dest
         if live is None and dest is not None and not assumed:

@@ -225,6 +225,7 @@ class _Parts:
         live_by_id = {str(e.get("id")): e for e in mappings(self.live.get("dashboard_elements"))}
         mapped = {str(el.get("id")): run.resolve("dashboard_element", str(el.get("id"))) for el in wanted}
         unclaimed = [e for i, e in live_by_id.items() if i not in set(mapped.values())]
+        run.read_ahead({("query", dest): functools.partial(self.sdk.query, dest) for dest in self._tile_queries(wanted)})
         for el in wanted:
             src = str(el.get("id"))
             try:
@@ -269,6 +270,23 @@ class _Parts:
             if live is None:
                 self.parts_created = True
                 run.remember("dashboard_element", src, part_id)
+
+    def _tile_queries(self, wanted: Sequence[Mapping[str, object]]) -> list[str]:
+        """The mapped destination queries `_source` will read for these tiles (as `ensure_query` looks them up)."""
+        dests: list[str] = []
+        for el in wanted:
+            if el.get("look_id") is not None or el.get("merge_result_id") is not None:
+                continue
+            maker = el.get("result_maker")
+            for holder in (el, maker):
+                if isinstance(holder, Mapping) and (holder.get("query_id") is not None
+                                                    or isinstance(holder.get("query"), Mapping)):
+                    if holder.get("query_id") is not None:
+                        dest, _ = self.run.restorer.idmap.lookup("query", str(holder["query_id"]))
+                        if dest is not None:
+                            dests.append(dest)
+                    break
+        return list(dict.fromkeys(dests))
 
     def _source(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> Payload:
         """What a tile shows, as the one field Looker takes for it: look_id, merge_result_id or query_id.

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 from looker_sdk.rtl import model as sdk_model
 from looker_sdk.rtl.serialize import converter40
 
 from ..content_types import ContentType, TypeSpec, spec
-from ..errors import LookerApiError, MissingDependency, NotFound, ValidationFailed
+from ..errors import LookerApiError, LookervaultError, MissingDependency, NotFound, ValidationFailed
 from ..graph import Ref
 from .identity import same_object
 from .payload import as_datetime, body_from, content_hash, diff
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from .restorer import Restorer
 
 __all__ = ["ItemRun", "as_dict"]
+
+#: Reads of one item in flight at once (`ItemRun.read_ahead`).
+_READ_AHEAD = 8
 
 T = TypeVar("T")
 Payload = dict[str, object]
@@ -79,6 +83,7 @@ class ItemRun:
         self.modified_in_looker = False
         self.deferred: list[Ref] = []
         self.started = time.perf_counter()
+        self._read_ahead: dict[tuple[str, str], Payload | None] = {}
 
     # --- calls ---------------------------------------------------------------------
 
@@ -99,6 +104,33 @@ class ItemRun:
             return as_dict(self.call(fn))
         except NotFound:
             return None
+
+    def read_ahead(self, reads: Mapping[tuple[str, str], Callable[[], object]]) -> None:
+        """Perform independent reads at once (`get`), for `read` to answer later without a call.
+
+        For reads an item is sure to make one after another between its writes
+        (the queries of a dashboard's tiles): one round trip instead of one
+        each. A read failing here (other than 404) is left to `read` to repeat and report.
+        """
+        todo = {key: fn for key, fn in reads.items() if key not in self._read_ahead}
+        if len(todo) < 2:
+            return
+
+        def fetch(item: tuple[tuple[str, str], Callable[[], object]]) -> None:
+            key, fn = item
+            try:
+                self._read_ahead[key] = self.get(fn)
+            except LookervaultError:
+                pass
+
+        with ThreadPoolExecutor(max_workers=min(len(todo), _READ_AHEAD), thread_name_prefix="read-ahead") as pool:
+            list(pool.map(fetch, todo.items()))
+
+    def read(self, key: tuple[str, str], fn: Callable[[], object]) -> Payload | None:
+        """`get`, answered once from an earlier `read_ahead` of the same key."""
+        if key in self._read_ahead:
+            return self._read_ahead.pop(key)
+        return self.get(fn)
 
     def write(self, fn: Callable[[], object]) -> Payload | None:
         """Perform a write and return the answer; in a dry run, do nothing and return None."""

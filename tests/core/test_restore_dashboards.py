@@ -236,3 +236,38 @@ def test_a_certified_tile_is_sent_without_read_only_fields_and_then_left_alone(
     live = fake.get("dashboard_elements", restorer.idmap.resolve("dashboard_element", "1003") or "")
     assert live is not None and live["certification_metadata"]["notes"] == "Checked"  # type: ignore[index]
     assert_rerun_writes_nothing(fake, restorer, _NO_EXPLORE)
+
+
+def test_one_deleted_dashboard_reads_each_object_once_and_independent_reads_at_once(
+    fake: FakeLooker, sample_backup: Path, make_restorer: Callable[..., Restorer]
+) -> None:
+    """The wait of a one-item restore is its round trips: reads that do not depend on each other go together.
+
+    Dashboard 101's folder, owner and look are read at once before its first
+    write, and so are the queries of its tiles before the first tile is
+    created; nothing is read twice. Sequential reads would arrive a whole
+    call's latency apart.
+    """
+    latency_s = 0.15
+    fake.load_backup(sample_backup)
+    fake.remove("dashboards", "101")
+    restorer = make_restorer(sample_backup, same_instance=True)
+    restorer.client.authenticate()
+    fake.clear_requests()
+    fake.latency_ms = latency_s * 1000
+    try:
+        assert restorer.restore(CT.DASHBOARD, "101").action is Action.CREATED
+    finally:
+        fake.latency_ms = 0
+    assert_dashboard_equals_backup(fake, restorer.idmap, _sales(restorer))
+    reads = [r for r in fake.requests if r.method == "GET"]
+    paths = [r.path for r in reads]
+    assert len(paths) == len(set(paths)), f"an object was read twice: {paths}"
+    arrived = {r.path: r.received_at for r in reads}
+
+    def together(group: list[str]) -> None:
+        times = [arrived[p] for p in group]
+        assert max(times) - min(times) < latency_s / 2, f"{group} read one after another: {times}"
+
+    together(["/folders/11", "/users/5", "/looks/201"])
+    together(sorted(p for p in paths if p.startswith("/queries/")))

@@ -3,7 +3,7 @@
 Dagster's DefaultRunLauncher asks the code server to start each run, and the
 code server starts the run worker with multiprocessing's "spawn": a new
 interpreter that imports Dagster and loads the code location again before the
-first step (measured on this 2-core machine: ~3 s importing Dagster, ~1.7 s
+first step (measured on this 2-core machine under load: ~3 s importing Dagster, ~1.7 s
 loading the definitions, against ~1 s for restoring one dashboard). For a
 one-item restore from the UI that start-up is most of the wait.
 
@@ -12,16 +12,19 @@ one-item restore from the UI that start-up is most of the wait.
 launches runs (the daemon, for queued runs), imports Dagster and this code
 location, and forks a child per run, which runs the worker exactly as the
 code server's child does (`dagster._grpc.impl.start_run_in_subprocess`:
-same events, same cancellation by interrupt). What stays the code server's:
-every run of another code location, or of another Python, and every run after
-this package's files change (the forked server would run the old code), goes
-the DefaultRunLauncher's way.
+same events, same cancellation by interrupt). A code location in another
+Python environment, and every run after this package's files change (the
+fork server would run the old code), go the DefaultRunLauncher's way.
 
 What a forked worker gives up and how it is made good:
 - The code server ends a run whose worker died without finishing it. Here a
   thread of the launching process does the same, and run monitoring asks
   `check_run_worker_health` (worker pid alive) should the launching process
   itself have gone.
+- Like the code server, which shuts down only once its runs finish, a
+  launching process that exits waits for the workers it started
+  (multiprocessing joins its children at exit); stopping the whole process
+  group (`dagster dev`, a container) stops them with it.
 - The code server cancels a run by setting the worker's termination event; a
   webserver asking to cancel does not hold that event, so `terminate` sends the
   worker SIGINT, which the worker turns into the same interruption
@@ -53,9 +56,7 @@ __all__ = ["PID_TAG", "PreloadedRunLauncher"]
 PID_TAG = "lookervault/worker"
 
 _PACKAGES = ("lookervault_pipelines", "lookervault_core")
-#: "__main__" is the launching process's script (dagster-daemon): a forked child imports it again
-#: (as __mp_main__, multiprocessing.spawn.prepare; measured 0.25 s) unless the fork server already has.
-_DEFAULT_PRELOAD = ("__main__", "lookervault_pipelines.worker_preload")
+_DEFAULT_PRELOAD = ("lookervault_pipelines.worker_preload",)
 #: How long launch_run waits for the worker to report that it has loaded the run.
 _START_TIMEOUT_S = 120.0
 

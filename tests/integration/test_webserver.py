@@ -453,13 +453,18 @@ def test_killed_runs_end_failed_and_their_keys_restore_again(stack: Stack) -> No
     assert {d["id"] for d in stack.cli_json("dead-letters", "--json", "--types", "dashboards")} == both
 
     # The killed runs' pool slots are freed by run monitoring (every 30 s), or this run stays queued.
-    retry = gql.wait_run(gql.launch_run("restore_dashboards", tags={
+    _restore_101_and_102_again(stack)
+    assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []
+
+
+def _restore_101_and_102_again(stack: Stack) -> None:
+    """A range run of dashboards 101–102 succeeds and leaves both MATERIALIZED, neither FAILED."""
+    retry = stack.gql.wait_run(stack.gql.launch_run("restore_dashboards", tags={
         "dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102"}),
         timeout=RUN_TIMEOUT_S + 60)
     require_success(stack, retry)
-    status = gql.partition_statuses("dashboards")
-    assert both <= status.materialized and not both & status.failed, status
-    assert stack.cli_json("dead-letters", "--json", "--types", "dashboards") == []
+    status = stack.gql.partition_statuses("dashboards")
+    assert {"101", "102"} <= status.materialized and not {"101", "102"} & status.failed, status
 
 
 def test_a_run_terminated_from_its_run_page_ends_canceled_and_its_keys_restore_again(stack: Stack) -> None:
@@ -487,12 +492,7 @@ def test_a_run_terminated_from_its_run_page_ends_canceled_and_its_keys_restore_a
     finally:
         fake.clear_faults()
     assert not both & gql.partition_statuses("dashboards").materializing
-    retry = gql.wait_run(gql.launch_run("restore_dashboards", tags={
-        "dagster/asset_partition_range_start": "101", "dagster/asset_partition_range_end": "102"}),
-        timeout=RUN_TIMEOUT_S + 60)
-    require_success(stack, retry)
-    status = gql.partition_statuses("dashboards")
-    assert both <= status.materialized and not both & status.failed, status
+    _restore_101_and_102_again(stack)
 
 
 def test_run_reexecuted_from_failure_on_its_run_page_restores_only_what_failed(stack: Stack) -> None:

@@ -16,7 +16,11 @@ roles and sets, 50 folders and `--items` looks.
   restored by the core alone (`restore_many` in a subprocess: "A core"), damaged again the same
   way and restored by `lookervault restore` ("A", the figure the target is about).
 - (B) create: the fake holds only its seeded system content; the core alone creates everything
-  ("core" row) into one fake, `lookervault restore` into another ("B" row).
+  ("core" row) into one fake, `lookervault restore` into another ("B" row). By default as a
+  move to a new instance (`--source-instance`, ids mapped); `--b-mode same-instance` assumes the
+  backup's own ids instead, so each absent look and its query are first read at their own ids
+  (4 calls per look instead of 2; an instance that lost its looks still has their queries,
+  which Looker never deletes, so this mode overstates the calls of a real same-instance restore).
 
 Every measured pass is a subprocess; per pass: items/s over its wall time (process start
 included), API calls per item (counted by the fake), CPU ms per item of that process (all
@@ -43,6 +47,9 @@ from pathlib import Path
 
 from lookervault_core.testing.backups import build_synthetic_backup
 from lookervault_core.testing.fake_looker import FakeLooker
+
+#: (B) in `migrate` mode: the instance the backup says it came from (`--source-instance`).
+B_SOURCE = "bench-source"
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = str(Path(sys.executable).parent / "lookervault")
@@ -129,9 +136,10 @@ def _env(fake: FakeLooker, home: Path, backup: Path) -> dict[str, str]:
 
 
 def cli_pass(fake: FakeLooker, home: Path, backup: Path, args: argparse.Namespace, types: str = "",
-             log: Path | None | str = None) -> Pass:
+             log: Path | None | str = None, source: str | None = None) -> Pass:
     cmd = [CLI, "restore", "--backup", str(backup), "--json", "--workers", str(args.workers),
-           "--max-workers", str(args.max_workers), *(["--types", types] if types else [])]
+           "--max-workers", str(args.max_workers), *(["--types", types] if types else []),
+           *(["--source-instance", source] if source else [])]
     measured, out, code = _run(cmd, _env(fake, home, backup), fake, log or None)
     if code != 0:
         raise SystemExit(f"lookervault restore failed ({code}):\n{out}")
@@ -142,9 +150,11 @@ def cli_pass(fake: FakeLooker, home: Path, backup: Path, args: argparse.Namespac
     return Pass(items, measured.seconds, measured.calls, measured.cpu_s, measured.peak_rss_mb, detail)
 
 
-def core_pass(fake: FakeLooker, home: Path, backup: Path, args: argparse.Namespace, types: str = "") -> Pass:
+def core_pass(fake: FakeLooker, home: Path, backup: Path, args: argparse.Namespace, types: str = "",
+              source: str | None = None) -> Pass:
     cmd = [sys.executable, __file__, "_core", "--backup", str(backup), "--state", str(home / "core-state"),
-           "--workers", str(args.workers), "--max-workers", str(args.max_workers), "--types", types]
+           "--workers", str(args.workers), "--max-workers", str(args.max_workers), "--types", types,
+           *(["--source-instance", source] if source else [])]
     measured, out, code = _run(cmd, _env(fake, home, backup), fake)
     if code != 0:
         raise SystemExit(f"core pass failed ({code}):\n{out}")
@@ -169,12 +179,14 @@ def _core_main(argv: list[str]) -> None:
     parser.add_argument("--workers", type=int)
     parser.add_argument("--max-workers", type=int)
     parser.add_argument("--types", default="")
+    parser.add_argument("--source-instance")
     args = parser.parse_args(argv)
     wanted = {ContentType.parse(t) for t in args.types.split(",") if t}
     settings = LookerSettings.from_env(workers=max(args.workers, args.max_workers))
     Path(args.state).mkdir(parents=True, exist_ok=True)
     with BackupReader(args.backup) as reader, connect_looker(settings) as client, \
-            IdMap(Path(args.state) / "idmap.sqlite", settings.instance_id, settings.instance_id) as idmap:
+            IdMap(Path(args.state) / "idmap.sqlite", args.source_instance or settings.instance_id,
+                  settings.instance_id) as idmap:
         restorer = Restorer(client, reader, idmap)
         counts: dict[str, int] = {}
         items = 0
@@ -242,11 +254,12 @@ def scenario_a(backup: Path, looks: list[str], args: argparse.Namespace) -> tupl
 def scenario_b(backup: Path, args: argparse.Namespace) -> tuple[Pass, Pass]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
+        source = B_SOURCE if args.b_mode == "migrate" else None
         with FakeLooker(latency_ms=args.latency_ms) as fake:
-            core = core_pass(fake, home, backup, args, CREATE_TYPES)
+            core = core_pass(fake, home, backup, args, CREATE_TYPES, source)
         with FakeLooker(latency_ms=args.latency_ms) as fake:
             dagster_home(home, args)
-            create = cli_pass(fake, home, backup, args, CREATE_TYPES)
+            create = cli_pass(fake, home, backup, args, CREATE_TYPES, source=source)
         return core, create
 
 
@@ -270,6 +283,10 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="postgresql://user@host:port/db of a server where the "
                         "benchmark may create a database per pass (for --storage postgres*)")
     parser.add_argument("--scenarios", nargs="+", default=["A", "B"], choices=["A", "B"])
+    parser.add_argument("--b-mode", choices=["migrate", "same-instance"], default="migrate",
+                        help="(B) `migrate`: the backup came from another instance (--source-instance), as a "
+                             "restore into an empty instance is; `same-instance`: ids assumed the backup's own, "
+                             "so each absent look and its query are first looked for at their own ids")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         backup = build_synthetic_backup(Path(tmp) / "bench.sqlite", folders=50, looks=args.items,
@@ -277,7 +294,7 @@ def main() -> None:
         looks = [str(10001 + n) for n in range(args.items)]
         print(f"{args.items} looks (+ folders, users, groups, roles, sets), fake latency {args.latency_ms:.0f} ms "
               f"per call, workers {args.workers} -> {args.max_workers}, Dagster storage: {args.storage}, "
-              f"median of {args.repeat}", flush=True)
+              f"(B) {args.b_mode}, median of {args.repeat}", flush=True)
         print(_HEADER, flush=True)
         if "A" in args.scenarios:
             record, repairs = scenario_a(backup, looks, args)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import random
 import shutil
 import statistics
@@ -125,6 +126,8 @@ def dagster_home(home: Path, args: argparse.Namespace) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
         url = args.postgres_url.rsplit("/", 1)[0] + "/" + name
         url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
+        # PostgreSQL storage replaces the project's SQLite event log block (Dagster refuses both).
+        text = re.sub(r"(?m)^event_log_storage:\n(?:[ \t]+.*\n)*", "", text)
         text += "\n" + _STORAGE[args.storage].format(url=url)
     (target / "dagster.yaml").write_text(text)
 

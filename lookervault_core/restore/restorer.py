@@ -125,11 +125,13 @@ class Restorer:
         """
         wanted: list[tuple[CT, str]] = []
         for ref in references(run.content_type, run.data):
-            dest, assumed = self.idmap.lookup(ref.content_type.label, ref.id)
-            if not self.backup.has(ref.content_type, ref.id) and (dest is None or assumed):
-                dest = ref.id  # as `require`: a dependency outside the backup is used where it is
+            dest, _ = self.idmap.lookup(ref.content_type.label, ref.id)
             if dest is None:
-                continue
+                # As `require`: a dependency outside the backup is used where it is. (An assumed
+                # id is the source id already, so only an unmapped one needs the backup asked.)
+                if self.backup.has(ref.content_type, ref.id):
+                    continue
+                dest = ref.id
             with self._guard:
                 known = (ref.content_type, dest) in self._known or dest in self._listed.get(ref.content_type, {})
             if not known:

@@ -275,17 +275,12 @@ class _Parts:
         """The mapped destination queries `_source` will read for these tiles (as `ensure_query` looks them up)."""
         dests: list[str] = []
         for el in wanted:
-            if el.get("look_id") is not None or el.get("merge_result_id") is not None:
-                continue
-            maker = el.get("result_maker")
-            for holder in (el, maker):
-                if isinstance(holder, Mapping) and (holder.get("query_id") is not None
-                                                    or isinstance(holder.get("query"), Mapping)):
-                    if holder.get("query_id") is not None:
-                        dest, _ = self.run.restorer.idmap.lookup("query", str(holder["query_id"]))
-                        if dest is not None:
-                            dests.append(dest)
-                    break
+            found = None if el.get("look_id") is not None or el.get("merge_result_id") is not None \
+                else _query_holder(el, "")
+            if found is not None and found[0].get("query_id") is not None:
+                dest, _ = self.run.restorer.idmap.lookup("query", str(found[0]["query_id"]))
+                if dest is not None:
+                    dests.append(dest)
         return list(dict.fromkeys(dests))
 
     def _source(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> Payload:
@@ -300,12 +295,11 @@ class _Parts:
             return {"look_id": self.looks[src]}
         if el.get("merge_result_id") is not None:
             return {"merge_result_id": self._merge_query(el, src, unclaimed)}
-        maker = el.get("result_maker")
-        for holder, where in ((el, field), (maker, f"{field}.result_maker")):
-            if isinstance(holder, Mapping) and (holder.get("query_id") is not None or isinstance(holder.get("query"),
-                                                                                                 Mapping)):
-                return {"query_id": ensure_query(run, holder.get("query"), holder.get("query_id"), f"{where}.query_id")}
-        return {}
+        found = _query_holder(el, field)
+        if found is None:
+            return {}
+        holder, where = found
+        return {"query_id": ensure_query(run, holder.get("query"), holder.get("query_id"), f"{where}.query_id")}
 
     def _merge_query(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> str | None:
         """The destination merge query of a merged-results tile, re-created from the backup when needed.
@@ -404,6 +398,16 @@ class _Parts:
                     where[element] = {**where[element], layout: target}
                 self.run.upsert_part("dashboard_layout_components", str(comp.get("id")), body, target,
                                      update=self.sdk.update_dashboard_layout_component)  # type: ignore[arg-type]
+
+
+def _query_holder(el: Mapping[str, object], field: str) -> tuple[Mapping[str, object], str] | None:
+    """Which part of a tile carries its query (the tile, else its result maker), and its field name."""
+    for holder, where in ((el, field),
+                          (el.get("result_maker"), f"{field}.result_maker")):
+        if isinstance(holder, Mapping) and (holder.get("query_id") is not None or isinstance(holder.get("query"),
+                                                                                             Mapping)):
+            return holder, where
+    return None
 
 
 def _same_tile(body: Mapping[str, object], candidates: Sequence[Mapping[str, object]]) -> Mapping[str, object] | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ItemRun", "as_dict"]
 
-#: Reads of one item in flight at once (`ItemRun.read_ahead`).
+#: Reads of one item in flight at once (`ItemRun.in_parallel`).
 _READ_AHEAD = 8
 
 T = TypeVar("T")
@@ -105,26 +106,31 @@ class ItemRun:
         except NotFound:
             return None
 
-    def read_ahead(self, reads: Mapping[tuple[str, str], Callable[[], object]]) -> None:
-        """Perform independent reads at once (`get`), for `read` to answer later without a call.
+    def in_parallel(self, reads: Sequence[Callable[[], object]]) -> None:
+        """Run independent reads at once, for the item's later calls to find them cached.
 
-        For reads an item is sure to make one after another between its writes
-        (the queries of a dashboard's tiles): one round trip instead of one
-        each. A read failing here (other than 404) is left to `read` to repeat and report.
+        For reads an item is sure to make one after another before or between
+        its writes: one round trip instead of one each. A read failing here is
+        left to the later call to repeat and report.
         """
-        todo = {key: fn for key, fn in reads.items() if key not in self._read_ahead}
-        if len(todo) < 2:
+        if len(reads) < 2:
             return
 
-        def fetch(item: tuple[tuple[str, str], Callable[[], object]]) -> None:
-            key, fn = item
+        def attempt(read: Callable[[], object]) -> None:
             try:
-                self._read_ahead[key] = self.get(fn)
+                read()
             except LookervaultError:
                 pass
 
-        with ThreadPoolExecutor(max_workers=min(len(todo), _READ_AHEAD), thread_name_prefix="read-ahead") as pool:
-            list(pool.map(fetch, todo.items()))
+        with ThreadPoolExecutor(max_workers=min(len(reads), _READ_AHEAD), thread_name_prefix="read-ahead") as pool:
+            list(pool.map(attempt, reads))
+
+    def read_ahead(self, reads: Mapping[tuple[str, str], Callable[[], object]]) -> None:
+        """`get` these at once (`in_parallel`), for `read` to answer each once without a call."""
+        def keep(key: tuple[str, str], fn: Callable[[], object]) -> None:
+            self._read_ahead[key] = self.get(fn)
+
+        self.in_parallel([functools.partial(keep, key, fn) for key, fn in reads.items() if key not in self._read_ahead])
 
     def read(self, key: tuple[str, str], fn: Callable[[], object]) -> Payload | None:
         """`get`, answered once from an earlier `read_ahead` of the same key."""

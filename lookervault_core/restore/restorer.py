@@ -6,7 +6,6 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -28,9 +27,6 @@ if TYPE_CHECKING:
     from ..looker import LookerClient
 
 __all__ = ["Restorer"]
-
-#: Reads of one item's references in flight at once (a dashboard's folder, owner and looks).
-_CONCURRENT_PROBES = 8
 
 Handler = Callable[[ItemRun], RestoreResult]
 
@@ -136,18 +132,7 @@ class Restorer:
                 known = (ref.content_type, dest) in self._known or dest in self._listed.get(ref.content_type, {})
             if not known:
                 wanted.append((ref.content_type, dest))
-        wanted = list(dict.fromkeys(wanted))
-        if len(wanted) < 2:
-            return
-
-        def probe(key: tuple[CT, str]) -> None:
-            try:
-                self.probe(run, *key)
-            except LookervaultError:
-                pass
-
-        with ThreadPoolExecutor(max_workers=min(len(wanted), _CONCURRENT_PROBES), thread_name_prefix="probe") as pool:
-            list(pool.map(probe, wanted))
+        run.in_parallel([functools.partial(self.probe, run, ct, dest) for ct, dest in dict.fromkeys(wanted)])
 
     @contextmanager
     def _exclusive(self, content_type: CT, item_id: str) -> Iterator[None]:

@@ -39,14 +39,10 @@ def _without_run_launcher(text: str) -> str:
     return re.sub(r"(?m)^run_launcher:\n(?:[ \t]+.*\n)*", "", text)
 
 
-def _phases(gql: object, run_id: str, submitted: float) -> dict[str, float]:
-    """Seconds from submit to the run's start (worker up) and to its end, from the run's own record."""
-    run = gql.run(run_id)  # type: ignore[attr-defined]
-    out = {}
-    for name in ("startTime", "endTime"):
-        if run.get(name):
-            out[name] = float(run[name]) - submitted
-    return out
+def _started_after(gql: object, run_id: str, submitted: float) -> float:
+    """Seconds from submit until the run's worker started it, from the run's own record."""
+    started = gql.run(run_id).get("startTime")  # type: ignore[attr-defined]
+    return float(started) - submitted if started else 0.0
 
 
 def measure(launcher: str, repeat: int, latency_ms: float) -> dict[str, object]:
@@ -72,14 +68,14 @@ def measure(launcher: str, repeat: int, latency_ms: float) -> dict[str, object]:
                 raise SystemExit(f"run {run_id} ended {run['status']}:\n{stack.gql.run_errors(run_id)}")
             if not [o for o in stack.fake.all("dashboards").values() if o.get("title") == TITLE]:
                 raise SystemExit(f"run {run_id} succeeded without re-creating dashboard {DASHBOARD}")
-            phases = _phases(stack.gql, run_id, submitted)
-            print(f"  {launcher:9} #{i}: {elapsed:5.2f} s (worker started +{phases.get('startTime', 0):.2f} s, "
+            started = _started_after(stack.gql, run_id, submitted)
+            print(f"  {launcher:9} #{i}: {elapsed:5.2f} s (worker started +{started:.2f} s, "
                   f"load {load:.1f})", flush=True)
             if i == 0:
                 first = elapsed
             else:
                 times.append(elapsed)
-                starts.append(phases.get("startTime", 0.0))
+                starts.append(started)
     return {"launcher": launcher, "first": first, "median": statistics.median(times), "min": min(times),
             "max": max(times), "start_median": statistics.median(starts), "n": len(times)}
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import dagster as dg
 from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
@@ -78,7 +78,7 @@ class EngineKeepingSqliteEventLogStorage(SqliteEventLogStorage):
             self._initdb(engine)
             self._initialized_dbs.add(shard)
         self._engines[shard] = engine
-        run_shards = [s for s in self._engines if s != "index"]
+        run_shards = [s for s in self._engines if s != INDEX_SHARD_NAME]
         for old in run_shards[:-_KEPT_RUN_SHARDS]:
             self._engines.pop(old).dispose()
         return engine

@@ -5,11 +5,15 @@ from __future__ import annotations
 import dagster as dg
 
 from .assets import restore_assets
+from .batching import enable_batch_writes
 from .jobs import restore_jobs, restore_selected_keys_job
 from .resync import drift_checks, drift_report_asset, nightly_resync, resync_job
 from .resources import BackupResource, LookerResource, RestoreStateResource
 from .sensors import backup_partitions_sensor
 from .snapshot import snapshot_job
+
+# Restored partitions are written to the event log in batches (batching.py).
+enable_batch_writes()
 
 defs = dg.Definitions(
     assets=[*restore_assets, drift_report_asset],

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 
 import dagster as dg
+from dagster._core.events import DagsterEvent
 from pydantic import Field
 
 from lookervault_core.backup import BackupReader
@@ -25,6 +26,7 @@ from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import Action, missing_requirements, ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
+from .batching import MaterializationBatches
 from .partitions import PARTITIONS
 from .recorded import DATA_VERSION_TAG, Recorded, carry_forward, latest_restored, restored_from
 from .selection import BACKFILL_TAG
@@ -34,7 +36,9 @@ from .resources import BackupResource, LookerResource, RestoreStateResource
 __all__ = ["ALREADY_RECORDED", "SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "restore_levels",
            "split_stale"]
 
-Event = dg.AssetMaterialization | dg.AssetObservation
+#: What a restore step yields: a restored partition's materialization comes as the `DagsterEvent`
+#: Dagster makes of it, written in batches (batching.py).
+Event = dg.AssetMaterialization | dg.AssetObservation | DagsterEvent
 #: Observation status of a registered key the backup no longer holds: neither restored nor failed.
 STALE = "not_in_backup"
 #: Observation status of an item left as it is because Looker changed it after the backup (skip_modified).
@@ -200,6 +204,21 @@ def restore_keys(
                          f"re-executed runs are left out; {len(keys)} to restore")
     workers = config.workers or looker.workers
     ceiling = max(workers, config.max_workers or looker.max_workers)
+    batches = MaterializationBatches(context)
+    try:
+        yield from _restore_keys(context, ct, keys, batches, started=started, done_before=done_before,
+                                 workers=workers, ceiling=ceiling, config=config, looker=looker, backup=backup,
+                                 state=state)
+    finally:
+        # A step stopped by an exception (or terminated) still records what it restored.
+        batches.close()
+
+
+def _restore_keys(
+    context: dg.OpExecutionContext, ct: ContentType, keys: Sequence[str], batches: MaterializationBatches, *,
+    started: float, done_before: dict[str, Restored], workers: int, ceiling: int, config: RestoreConfig,
+    looker: LookerResource, backup: BackupResource, state: RestoreStateResource,
+) -> Iterator[Event]:
     with contextlib.ExitStack() as opened:
         try:
             reader = opened.enter_context(backup.open())
@@ -215,10 +234,10 @@ def restore_keys(
                                 f"not restored: {', '.join(stale[:20])}{' ...' if len(stale) > 20 else ''}; "
                                 f"`lookervault partitions prune --backup BACKUP` removes them")
             for key in stale:
-                yield dg.AssetObservation(asset_key=asset_key(ct), partition=key, metadata={
+                yield from batches.add(dg.AssetObservation(asset_key=asset_key(ct), partition=key, metadata={
                     "status": STALE, "backup_fingerprint": reader.fingerprint,
                     "note": "not in the backup this run restored from; nothing was done",
-                })
+                }))
         # --- issue 10: pay only for what changed (see recorded.py) ---
         t0 = time.perf_counter()
         # An asset backfill counts a partition its run did not materialize as failed, and then
@@ -257,7 +276,7 @@ def restore_keys(
             if _needs_no_event(item, recorded, reader.fingerprint, config.dry_run):
                 silent[item.source_id] = recorded[item.source_id]
             else:
-                yield _event(ct, item, reader.fingerprint, config.dry_run)
+                yield from batches.add(_event(ct, item, reader.fingerprint, config.dry_run))
             if time.perf_counter() - last_log > 10:
                 last_log = time.perf_counter()
                 rate = done / (last_log - started)
@@ -270,22 +289,32 @@ def restore_keys(
                      f"and already recorded: no event), {len(failures)} failed "
                      f"in {elapsed:.1f} s ({done / elapsed if elapsed else 0:.1f} items/s)")
     if silent:
-        yield dg.AssetObservation(asset_key=asset_key(ct), metadata={
-            "status": ALREADY_RECORDED, "count": len(silent), "backup_fingerprint": reader.fingerprint})
+        yield from batches.add(dg.AssetObservation(asset_key=asset_key(ct), metadata={
+            "status": ALREADY_RECORDED, "count": len(silent), "backup_fingerprint": reader.fingerprint}))
     if failures and (context.has_partition_key or context.has_partition_key_range):
         # This run planned the silent keys: failing without materializing them
         # again would turn them FAILED (recorded.py).
-        yield from carry_forward(context.instance, asset_key(ct), silent, context.run_id)
+        for mat in carry_forward(context.instance, asset_key(ct), silent, context.run_id):
+            yield from batches.add(mat)
     if failures:
         # This run planned the re-executed runs' successes too: failing without
         # materializing them again would turn them FAILED.
-        yield from _carried_forward(done_before)
+        for mat in _carried_forward(done_before):
+            yield from batches.add(mat)
+    yield from batches.flush()
+    if failures:
         listed = "\n".join(f"- {f.source_id}: {f.error.type}: {f.error.message}" for f in failures[:50])
         more = f"\n... and {len(failures) - 50} more" if len(failures) > 50 else ""
         raise dg.Failure(
             description=f"{len(failures)} of {len(keys)} {ct.plural} failed:\n{listed}{more}",
             metadata={"failed_keys": dg.MetadataValue.json([f.source_id for f in failures])},
         )
+
+
+def _materialization(event: Event) -> dg.AssetMaterialization | None:
+    if isinstance(event, DagsterEvent):
+        return event.step_materialization_data.materialization if event.is_step_materialization else None
+    return event if isinstance(event, dg.AssetMaterialization) else None
 
 
 def restore_levels(
@@ -314,8 +343,9 @@ def restore_levels(
     def level(ct: ContentType, keys: Sequence[str]) -> Iterator[Event]:
         try:
             for event in restore_keys(context, ct, keys, config=config, looker=looker, backup=backup, state=state):
-                if isinstance(event, dg.AssetMaterialization) and "deferred" in event.metadata and event.partition:
-                    deferred.setdefault(ct, []).append(str(event.partition))
+                mat = _materialization(event)
+                if mat is not None and "deferred" in mat.metadata and mat.partition:
+                    deferred.setdefault(ct, []).append(str(mat.partition))
                 yield event
         except dg.Failure as failure:
             failures.append((ct, failure))

@@ -10,7 +10,14 @@ This subclass keeps one engine per database file (the index and the most
 recently used run shards) and is otherwise Dagster's: the same files, the same
 `NullPool` (a fresh SQLite connection per use, so processes sharing the files
 see each other's writes exactly as before), the same busy timeout, the same
-lock around each connection. An instance switches to it in dagster.yaml:
+lock around each connection.
+
+It also writes a batch of asset events (`store_event_batch`, see
+batching.py) in one transaction per database file, where Dagster's SQLite
+storage writes them one by one, each in two transactions of its own (its run
+shard, then the index shard): as dagster-postgres does for a batch.
+
+An instance switches to it in dagster.yaml:
 
     event_log_storage:
       module: lookervault_pipelines.sqlite_storage
@@ -24,12 +31,15 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
+from dagster._core.events import ASSET_EVENTS
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
@@ -90,6 +100,28 @@ class EngineKeepingSqliteEventLogStorage(SqliteEventLogStorage):
             with self._engine(shard).connect() as conn:
                 with conn.begin():
                     yield conn
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """As `SqliteEventLogStorage.store_event` for each event, in one transaction per database file."""
+        if not all(e.is_dagster_event and e.dagster_event_type in ASSET_EVENTS and e.get_dagster_event().asset_key
+                   for e in events):
+            super().store_event_batch(events)  # one by one
+            return
+        by_run: dict[str, list[EventLogEntry]] = {}
+        for event in events:
+            by_run.setdefault(event.run_id, []).append(event)
+        for run_id, of_run in by_run.items():
+            with self.run_connection(run_id) as conn:
+                conn.execute(SqlEventLogStorageTable.insert(), [self._event_to_row(e) for e in of_run])
+        # Mirrored in the index shard, as store_event does, where the asset tables point at its ids.
+        with self.index_transaction() as conn:
+            ids = [conn.execute(self.prepare_insert_event(e)).inserted_primary_key[0] for e in events]
+            self._store_asset_event_tags(conn, events, ids)
+            # The asset row keeps the latest event of each kind: writing only those, in their
+            # order, leaves it as writing every event would.
+            latest = {(e.get_dagster_event().asset_key, e.dagster_event_type): i for i, e in enumerate(events)}
+            for i in sorted(latest.values()):
+                self._store_asset_event(conn, events[i], ids[i])
 
     def dispose(self) -> None:
         super().dispose()

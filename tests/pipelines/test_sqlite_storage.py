@@ -56,3 +56,58 @@ def test_engines_are_kept_for_the_index_and_the_latest_run_shards(tmp_path: Path
     finally:
         storage.dispose()
     assert not storage._engines
+
+
+ten = dg.StaticPartitionsDefinition([f"p{n}" for n in range(10)])
+
+
+@dg.asset(partitions_def=ten, backfill_policy=dg.BackfillPolicy.single_run())
+def ranged(context) -> dg.MaterializeResult:  # type: ignore[no-untyped-def]
+    return dg.MaterializeResult(metadata={"keys": len(context.partition_keys)}, data_version=dg.DataVersion("v1"))
+
+
+def _range_run(home: Path, batch_size: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """One run over p0..p9 on the project's instance; what Dagster then reads of it."""
+    home.mkdir()
+    shutil.copy(PROJECT_YAML, home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # Dagster batches the planned events of a run, and the materializations of an output's partitions.
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+    with dg.DagsterInstance.get() as instance:
+        result = dg.materialize([ranged], instance=instance, tags={
+            "dagster/asset_partition_range_start": "p0", "dagster/asset_partition_range_end": "p9"})
+        assert result.success
+        records = instance.fetch_materializations(ranged.key, limit=100).records
+        planned = instance.event_log_storage.get_event_records(dg.EventRecordsFilter(
+            dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, asset_key=ranged.key))
+        asset = instance.get_asset_records([ranged.key])[0].asset_entry
+        return {
+            "partitions": sorted(instance.get_materialized_partitions(ranged.key)),
+            "materializations": sorted((r.partition_key, r.asset_materialization.tags.get("dagster/data_version"))
+                                       for r in records if r.asset_materialization),
+            "planned": sorted(str(r.partition_key) for r in planned),
+            # What the asset tags table holds (the data version of each partition's event).
+            "tags": sorted(sorted(t.items()) for t in instance.event_log_storage.get_event_tags_for_asset(
+                ranged.key, filter_tags={})),
+            "last_run": asset.last_run_id == result.run_id,
+            "last_partition": asset.last_materialization_record.event_log_entry.dagster_event.partition,
+            "run_events": [e.dagster_event_type for e in instance.all_logs(result.run_id) if e.is_dagster_event],
+        }
+
+
+def test_a_batch_of_events_is_read_as_the_same_events_written_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = EngineKeepingSqliteEventLogStorage.store_event_batch
+    monkeypatch.setattr(EngineKeepingSqliteEventLogStorage, "store_event_batch",
+                        lambda self, events: (calls.append(len(events)), real(self, events))[1])
+    one_by_one = _range_run(tmp_path / "one", "0", monkeypatch)
+    assert not calls
+    batched = _range_run(tmp_path / "batched", "100", monkeypatch)
+    assert calls == [10, 10]  # the planned events, then the materializations
+    assert batched == one_by_one
+    assert batched["partitions"] == [f"p{n}" for n in range(10)]
+    assert batched["materializations"] == [(f"p{n}", "v1") for n in range(10)]
+    assert batched["planned"] == [f"p{n}" for n in range(10)]
+    assert batched["last_run"] is True

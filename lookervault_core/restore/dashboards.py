@@ -25,7 +25,7 @@ peer tool that writes dashboards through the same API):
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from looker_sdk.sdk.api40 import models as m
 
@@ -225,7 +225,7 @@ class _Parts:
         live_by_id = {str(e.get("id")): e for e in mappings(self.live.get("dashboard_elements"))}
         mapped = {str(el.get("id")): run.resolve("dashboard_element", str(el.get("id"))) for el in wanted}
         unclaimed = [e for i, e in live_by_id.items() if i not in set(mapped.values())]
-        run.read_ahead({("query", dest): functools.partial(self.sdk.query, dest) for dest in self._tile_queries(wanted)})
+        run.read_ahead(_tile_reads(run, wanted))
         for el in wanted:
             src = str(el.get("id"))
             try:
@@ -271,18 +271,6 @@ class _Parts:
                 self.parts_created = True
                 run.remember("dashboard_element", src, part_id)
 
-    def _tile_queries(self, wanted: Sequence[Mapping[str, object]]) -> list[str]:
-        """The mapped destination queries `_source` will read for these tiles (as `ensure_query` looks them up)."""
-        dests: list[str] = []
-        for el in wanted:
-            found = None if el.get("look_id") is not None or el.get("merge_result_id") is not None \
-                else _query_holder(el, "")
-            if found is not None and found[0].get("query_id") is not None:
-                dest, _ = self.run.restorer.idmap.lookup("query", str(found[0]["query_id"]))
-                if dest is not None:
-                    dests.append(dest)
-        return list(dict.fromkeys(dests))
-
     def _source(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> Payload:
         """What a tile shows, as the one field Looker takes for it: look_id, merge_result_id or query_id.
 
@@ -312,7 +300,7 @@ class _Parts:
         run = self.run
         source_id = str(el["merge_result_id"])
         dest = run.resolve("merge_query", source_id)
-        if dest is not None and run.get(lambda: self.sdk.merge_query(dest, fields="id")) is not None:
+        if dest is not None and run.read(("merge_query", dest), lambda: self.sdk.merge_query(dest, fields="id")) is not None:
             return dest
         merge = el.get("merge_result")
         if not isinstance(merge, Mapping):
@@ -398,6 +386,28 @@ class _Parts:
                     where[element] = {**where[element], layout: target}
                 self.run.upsert_part("dashboard_layout_components", str(comp.get("id")), body, target,
                                      update=self.sdk.update_dashboard_layout_component)  # type: ignore[arg-type]
+
+
+def first_reads(run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
+    """What a dashboard's restore reads before its first write but its own GET: its tiles' sources."""
+    return _tile_reads(run, mappings(run.data.get("dashboard_elements")))
+
+
+def _tile_reads(run: ItemRun, wanted: Sequence[Mapping[str, object]]) -> dict[tuple[str, str], Callable[[], object]]:
+    """The reads `_Parts._source` makes of these tiles' mapped queries and merge queries, keyed as it makes them."""
+    reads: dict[tuple[str, str], Callable[[], object]] = {}
+    for el in wanted:
+        if el.get("merge_result_id") is not None:
+            merge = run.resolve("merge_query", str(el["merge_result_id"]))
+            if merge is not None:
+                reads[("merge_query", merge)] = functools.partial(run.sdk.merge_query, merge, fields="id")
+            continue
+        found = None if el.get("look_id") is not None else _query_holder(el, "")
+        if found is not None and found[0].get("query_id") is not None:
+            dest, _ = run.restorer.idmap.lookup("query", str(found[0]["query_id"]))
+            if dest is not None:
+                reads[("query", dest)] = functools.partial(run.sdk.query, dest)
+    return reads
 
 
 def _query_holder(el: Mapping[str, object], field: str) -> tuple[Mapping[str, object], str] | None:

@@ -125,12 +125,14 @@ class ItemRun:
         with ThreadPoolExecutor(max_workers=min(len(reads), _READ_AHEAD), thread_name_prefix="read-ahead") as pool:
             list(pool.map(attempt, reads))
 
-    def read_ahead(self, reads: Mapping[tuple[str, str], Callable[[], object]]) -> None:
-        """`get` these at once (`in_parallel`), for `read` to answer each once without a call."""
+    def read_ahead(self, reads: Mapping[tuple[str, str], Callable[[], object]],
+                   also: Sequence[Callable[[], object]] = ()) -> None:
+        """`get` these at once (`in_parallel`, with the reads `also`), for `read` to answer each once without a call."""
         def keep(key: tuple[str, str], fn: Callable[[], object]) -> None:
             self._read_ahead[key] = self.get(fn)
 
-        self.in_parallel([functools.partial(keep, key, fn) for key, fn in reads.items() if key not in self._read_ahead])
+        self.in_parallel([*also, *(functools.partial(keep, key, fn) for key, fn in reads.items()
+                                   if key not in self._read_ahead)])
 
     def read(self, key: tuple[str, str], fn: Callable[[], object]) -> Payload | None:
         """`get`, answered once from an earlier `read_ahead` of the same key."""
@@ -201,7 +203,8 @@ class ItemRun:
         listed = self.restorer.listed(self.content_type, dest)
         if listed is not None:
             return dict(listed)
-        return self.get(lambda: get(dest))
+        # Read ahead with the item's references (Restorer._probe_references) when `get` is the type's getter.
+        return self.read((getattr(get, "__name__", ""), dest), lambda: get(dest))
 
     def require(self, ref: Ref) -> str | None:
         """The destination id of a referenced item, checking that it exists in Looker.

@@ -46,6 +46,20 @@ _HANDLERS: dict[CT, Handler] = {
 }
 
 
+#: Types whose handler reads its live object with `ItemRun.counterpart(sdk.<spec.get>)`.
+_COUNTERPART_READ = frozenset(_HANDLERS) - {CT.LOOKML_MODEL, CT.EXPLORE}
+
+
+def _no_reads(run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
+    return {}
+
+
+#: Reads a type's handler makes before its first write, keyed as it makes them with `ItemRun.read`.
+_FIRST_READS: dict[CT, Callable[[ItemRun], dict[tuple[str, str], Callable[[], object]]]] = {
+    CT.DASHBOARD: dashboards.first_reads,
+}
+
+
 @functools.cache
 def _takes_fields(method: str) -> bool:
     """Whether an SDK getter accepts `fields=` (role() does not)."""
@@ -116,8 +130,11 @@ class Restorer:
         A handler checks each reference (`ItemRun.require`) with one GET, answered
         from the probe cache once read: a dashboard's folder, owner and looks then
         cost one round trip of a one-item restore's wait instead of one each.
-        Only reads, of the objects `require` would read first; a probe failing
-        here is left for the handler's own check to report.
+        The item's own live object (`ItemRun.counterpart`) and the reads its
+        handler makes before its first write (`_FIRST_READS`: a dashboard's tile
+        queries) are read in the same round trip. Only reads, of the objects
+        the handler would read first; a read failing here is left for the
+        handler's own call to report.
         """
         wanted: list[tuple[CT, str]] = []
         for ref in references(run.content_type, run.data):
@@ -132,7 +149,16 @@ class Restorer:
                 known = (ref.content_type, dest) in self._known or dest in self._listed.get(ref.content_type, {})
             if not known:
                 wanted.append((ref.content_type, dest))
-        run.in_parallel([functools.partial(self.probe, run, ct, dest) for ct, dest in dict.fromkeys(wanted)])
+        probes = [functools.partial(self.probe, run, ct, dest) for ct, dest in dict.fromkeys(wanted)]
+        run.read_ahead({**self._own_read(run), **_FIRST_READS.get(run.content_type, _no_reads)(run)}, also=probes)
+
+    def _own_read(self, run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
+        """The GET `ItemRun.counterpart` makes first, keyed as it looks it up: by getter name and id."""
+        dest, _ = self.idmap.lookup(run.content_type.label, run.source_id)
+        getter = spec(run.content_type).get
+        if dest is None or run.content_type not in _COUNTERPART_READ or self.listed(run.content_type, dest) is not None:
+            return {}
+        return {(getter, dest): functools.partial(getattr(run.sdk, getter), dest)}
 
     @contextmanager
     def _exclusive(self, content_type: CT, item_id: str) -> Iterator[None]:

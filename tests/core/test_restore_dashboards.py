@@ -243,10 +243,10 @@ def test_one_deleted_dashboard_reads_each_object_once_and_independent_reads_at_o
 ) -> None:
     """The wait of a one-item restore is its round trips: reads that do not depend on each other go together.
 
-    Dashboard 101's folder, owner and look are read at once before its first
-    write, and so are the queries of its tiles before the first tile is
-    created; nothing is read twice. Sequential reads would arrive a whole
-    call's latency apart.
+    Dashboard 101's folder, owner and look, its own GET and its tiles' queries
+    and merge query are read in one round trip before its first write;
+    nothing is read twice. Sequential reads would arrive a whole call's
+    latency apart.
     """
     latency_s = 0.15
     fake.load_backup(sample_backup)
@@ -269,5 +269,9 @@ def test_one_deleted_dashboard_reads_each_object_once_and_independent_reads_at_o
         times = [arrived[p] for p in group]
         assert max(times) - min(times) < latency_s / 2, f"{group} read one after another: {times}"
 
-    together(["/folders/11", "/users/5", "/looks/201"])
-    together(sorted(p for p in paths if p.startswith("/queries/")))
+    tiles = sorted(p for p in paths if p.startswith(("/queries/", "/merge_queries/")))
+    assert len(tiles) == 3, paths  # two query tiles, one merged-results tile
+    first = ["/folders/11", "/users/5", "/looks/201", "/dashboards/101", *tiles]
+    together(first)
+    first_write = min(r.received_at for r in fake.requests if r.method != "GET")
+    assert max(arrived[p] for p in first) < first_write

@@ -15,7 +15,9 @@ reads all of Looker), so a job added later is bounded until said otherwise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
 
@@ -97,6 +99,23 @@ class LaneRunCoordinator(dg.QueuedRunCoordinator):
     launch`, backfills, schedules, sensors, re-executions and retries. Runs
     executed in-process (`lookervault` CLI) are tagged by the CLI itself.
     """
+
+    def __init__(self, *args: Any, dequeue_interval_seconds: float | None = None, **kwargs: Any) -> None:
+        # Dagster's queue takes whole seconds; the daemon's loop (IntervalDaemon.core_loop)
+        # sleeps any float, in steps of 0.5 s: a half-second look halves a one-item run's wait.
+        super().__init__(*args, dequeue_interval_seconds=None if dequeue_interval_seconds is None
+                         else max(1, math.ceil(dequeue_interval_seconds)), **kwargs)
+        self._dequeue_every = dequeue_interval_seconds
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {**super().config_type(), "dequeue_interval_seconds": dg.Field(
+            float, is_required=False, description="How often the daemon looks at the run queue, in seconds "
+                                                  "(0.5 is the shortest step of Dagster's daemon loop)")}
+
+    @property
+    def dequeue_interval_seconds(self) -> float:  # type: ignore[override]  # Dagster's says int; its daemon takes any number
+        return self._dequeue_every if self._dequeue_every is not None else super().dequeue_interval_seconds
 
     def submit_run(self, context: dg.SubmitRunContext) -> dg.DagsterRun:
         run = context.dagster_run

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import shutil
+from pathlib import Path
 
-from lookervault_pipelines.lanes import BULK, ITEM, ITEM_PRIORITY, LANE_TAG, PRIORITY_TAG, lane_of, lane_tags
+import dagster as dg
+import pytest
+from dagster._daemon.controller import create_daemon_of_type
+from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
+
+from lookervault_pipelines.lanes import (BULK, ITEM, ITEM_PRIORITY, LANE_TAG, PRIORITY_TAG, LaneRunCoordinator, lane_of,
+                                         lane_tags)
+
+PROJECT_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 
 START, END, PARTITION = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end", "dagster/partition"
 
@@ -49,3 +58,13 @@ def test_an_item_run_gets_priority_unless_one_is_set_and_bulk_runs_get_none() ->
     assert lane_tags("restore_dashboards", {START: "1", END: "2"}, {}) == {LANE_TAG: BULK}
     assert lane_tags("restore_dashboards", {START: "1", END: "2", LANE_TAG: BULK}, {}) == {}
     assert lane_tags("snapshot_job", {}, {}) == {LANE_TAG: BULK}
+
+
+def test_the_daemon_looks_at_the_queue_every_half_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dagster.yaml's `dequeue_interval_seconds: 0.5` reaches the daemon Dagster builds (its own queue takes ints)."""
+    shutil.copy(PROJECT_YAML, tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.run_coordinator, LaneRunCoordinator)
+        daemon = create_daemon_of_type(QueuedRunCoordinatorDaemon.daemon_type(), instance)
+        assert daemon.interval_seconds == 0.5  # type: ignore[attr-defined]

@@ -234,6 +234,24 @@ def test_a_user_missing_from_the_listing_is_read_by_its_own_get(
     assert fake.get("users", user)["first_name"] == "User2"  # type: ignore[index]
 
 
+def test_a_user_whose_groups_were_written_after_the_listing_is_read_again(
+    fake: FakeLooker, many_people: Path, make_restorer: Callable[..., Restorer]
+) -> None:
+    _restore_all(make_restorer, many_people)
+    restorer = make_restorer(many_people)
+    user = restorer.idmap.get("user", "5003")
+    assert user is not None
+    live = fake.get("users", user)
+    assert live is not None
+    fake.put("users", {**live, "group_ids": []})
+    restorer.prefetch(CT.USER)
+    assert restorer.restore(CT.USER, "5003").action is Action.UPDATED
+    # The listing still shows the user in no group; a second restore must not believe it.
+    fake.clear_requests()
+    assert restorer.restore(CT.USER, "5003").action is Action.UNCHANGED
+    assert [r.path for r in fake.requests if r.method in WRITES] == []
+
+
 def test_users_are_listed_page_by_page(
     fake: FakeLooker, many_people: Path, make_restorer: Callable[..., Restorer]
 ) -> None:

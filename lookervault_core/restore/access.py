@@ -201,10 +201,15 @@ def restore_user(run: ItemRun) -> RestoreResult:
     if action is Action.SKIPPED:
         return run.finish(action, dest_id, live)
     state = after or live or {}
+    written = len(run.changes)
     if email and _email(state) != email:
         _set_email(run, dest_id, state, email)
     _sync_groups(run, dest_id, state)
     _sync_roles(run, dest_id, state)
+    if len(run.changes) > written and dest_id is not None and not run.dry_run:
+        # Email, groups and roles are written through their own endpoints, not
+        # update_user: a listed state of this user (restore.prefetch) is stale now.
+        run.restorer.unlist(CT.USER, dest_id)
     return run.finish(action, dest_id, state)
 
 

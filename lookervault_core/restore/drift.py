@@ -4,7 +4,7 @@ A dry-run `Restorer` decides each item exactly as a restore would (same
 reads, same comparison) and writes nothing: `would_create` is an item Looker
 lacks, `would_update` one that differs, `unchanged` one in sync. Bulk
 listings (restore.prefetch) keep it to about one call per item, fewer for
-folders and looks. An item that references a missing item is drifted too:
+the types they cover (all but dashboards, boards and LookML). An item that references a missing item is drifted too:
 Looker gives a re-created object a new id, so the reference must be
 re-pointed after it (a dashboard owned by a deleted user).
 """

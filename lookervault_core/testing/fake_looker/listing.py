@@ -64,7 +64,13 @@ def parse_fields(spec: str) -> FieldTree:
 
 
 def apply_fields(value: object, tree: FieldTree) -> object:
-    """Keep only the requested fields (Looker omits the others, it does not null them)."""
+    """Keep only the requested fields (Looker omits the others, it does not null them).
+
+    A bare nested name answers the nested object whole (looker-sdk-ruby
+    examples/users_with_credentials_email.rb reads `credentials_email.email` of
+    all_users(fields: 'id, is_disabled, credentials_email')); `name(a,b)` picks
+    its fields (gzr's `role ls` asks all_roles for `permission_set(id,name,permissions)`).
+    """
     if isinstance(value, list):
         return [apply_fields(v, tree) for v in value]
     if not isinstance(value, Mapping):

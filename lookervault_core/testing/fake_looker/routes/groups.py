@@ -38,6 +38,8 @@ def _get(call: Call) -> object:
 
 
 def _all(call: Call) -> object:
+    # Paged by limit/offset (API description, GET /groups); gzr's `group ls` lists
+    # them with all_groups(fields=..., sorts="id") (lib/gzr/modules/group.rb).
     groups = call.store.ordered("groups")
     ids = parse_ids(call.arg("ids"))
     if ids is not None:

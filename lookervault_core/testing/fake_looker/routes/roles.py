@@ -54,6 +54,10 @@ def _get_role(call: Call) -> object:
 
 
 def _all_roles(call: Call) -> object:
+    # Roles with their sets nested, as GET /roles/{id} (API description, GET /roles: 200
+    # is Role[]; looker-sdk-ruby examples/roles_and_users_with_permission.rb reads
+    # `role.permission_set.permissions` of all_roles). No limit/offset in the API
+    # description; `listing` would page if sent them (a guess at an unknown parameter).
     roles = call.store.ordered("roles")
     ids = parse_ids(call.arg("ids"))
     if ids is not None:
@@ -171,6 +175,9 @@ def _set_routes(collection: str, write_model: type, read_model: type, list_key: 
         return render(call.store, collection, require(call.store, collection, call.params[id_param]))
 
     def all_(call: Call) -> object:
+        # Every set in full (API description, GET /permission_sets and GET /model_sets:
+        # 200 is PermissionSet[] / ModelSet[]); gzr's `permission set ls` and `model set ls`
+        # ask them for permissions / models (lib/gzr/commands/permission/set.rb, model/set.rb).
         return listing(call, collection, call.store.ordered(collection))
 
     def search_(call: Call) -> object:

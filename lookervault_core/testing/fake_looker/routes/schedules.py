@@ -83,6 +83,9 @@ def _owned(call: Call, plans: list[Record]) -> list[Record]:
 
 
 def _all(call: Call) -> object:
+    # Plans with their destinations, as GET /scheduled_plans/{id} (API description: 200 is
+    # ScheduledPlan[]; gzr's look/dashboard `cat --plans` export the sibling listings and
+    # import their scheduled_plan_destination, lib/gzr/modules/plan.rb).
     return listing(call, "scheduled_plans", _owned(call, call.store.ordered("scheduled_plans")))
 
 

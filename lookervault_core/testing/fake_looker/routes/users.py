@@ -94,6 +94,10 @@ def _get(call: Call) -> object:
 
 
 def _all(call: Call) -> object:
+    # Every user in full, as GET /users/{id} answers (API description, GET /users: 200 is
+    # User[]), paged by limit/offset as gzr pages it (lib/gzr/modules/user.rb,
+    # query_all_users); looker-sdk-ruby's examples read `role_ids` and `credentials_email`
+    # of all_users (examples/roles_and_users_with_permission.rb, users_with_credentials_email.rb).
     users = call.store.ordered("users")
     ids = parse_ids(call.arg("ids"))
     if ids is not None:

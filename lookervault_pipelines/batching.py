@@ -16,9 +16,11 @@ batch metadata. These are Dagster internals (dagster._core); pyproject pins
 Dagster to the 1.13 minor.
 
 What a batch changes for the user: a restored item shows in the UI when its
-batch is written, at most `MAX_WAIT_S` after the batch's first item or
-`DAGSTER_EVENT_BATCH_SIZE` items later, and before any failure, stale key
-or the step's end is recorded, so the order of events is kept. If the run
+batch is written: once `DAGSTER_EVENT_BATCH_SIZE` items are in it, or with
+the first item finished `MAX_WAIT_S` after the batch began (when items come
+slower than that, each is written as the next one finishes), and always
+before a failure, a stale key or the step's end is recorded, so the order of
+events is kept. If the run
 worker is killed, the items of the unwritten batch are not recorded as
 restored; they are in Looker, and the next restore finds them unchanged and
 records them.
@@ -37,7 +39,7 @@ __all__ = ["BATCH_SIZE", "MAX_WAIT_S", "MaterializationBatches", "enable_batch_w
 
 #: Events per batch write unless DAGSTER_EVENT_BATCH_SIZE says otherwise (0 turns batching off).
 BATCH_SIZE = 100
-#: A batch is written once its first item is this old (on the next item, or at once at the step's end).
+#: A batch ends with the first item finished this long after it began (or after the item before).
 MAX_WAIT_S = 1.0
 
 

@@ -331,3 +331,25 @@ def test_one_dashboard_with_what_it_needs_from_the_launchpad(looker: FakeLooker,
     assert titles(looker, "looks").count("Orders by Month") == 1
     assert titles(looker, "dashboards").count("Sales Overview") == 1
     assert statuses(synced, CT.LOOK)["201"] == dg.AssetPartitionStatus.MATERIALIZED
+
+
+def test_a_step_stopped_by_an_unexpected_error_still_records_the_items_it_restored(
+    looker: FakeLooker, synced: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Materializations are written in batches (batching.py): the batch in hand is written when the step dies."""
+    import lookervault_pipelines.execution as execution
+
+    real = execution.restore_many
+
+    def two_then_a_bug(restorer, keys, **kwargs):  # type: ignore[no-untyped-def]
+        real(restorer, keys[:2], **kwargs)
+        raise RuntimeError("a bug after two items")
+
+    monkeypatch.setattr(execution, "restore_many", two_then_a_bug)
+    keys = synced.get_dynamic_partitions(CT.FOLDER.plural)
+    assert len(keys) == 3
+    result = run_range(synced, CT.FOLDER, keys[0], keys[-1])
+    assert not result.success
+    assert "a bug after two items" in str(result.get_step_failure_events()[0].step_failure_data.error)
+    restored = {k for k, s in statuses(synced, CT.FOLDER).items() if s == MAT}
+    assert restored == set(keys[:2])

@@ -132,7 +132,7 @@ class Restorer:
         cost one round trip of a one-item restore's wait instead of one each.
         The item's own live object (`ItemRun.counterpart`) and the reads its
         handler makes before its first write (`_FIRST_READS`: a dashboard's tile
-        queries) are read in the same round trip. Only reads, of the objects
+        queries and merge queries) are read in the same round trip. Only reads, of the objects
         the handler would read first; a read failing here is left for the
         handler's own call to report.
         """

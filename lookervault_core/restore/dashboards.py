@@ -225,7 +225,6 @@ class _Parts:
         live_by_id = {str(e.get("id")): e for e in mappings(self.live.get("dashboard_elements"))}
         mapped = {str(el.get("id")): run.resolve("dashboard_element", str(el.get("id"))) for el in wanted}
         unclaimed = [e for i, e in live_by_id.items() if i not in set(mapped.values())]
-        run.read_ahead(_tile_reads(run, wanted))
         for el in wanted:
             src = str(el.get("id"))
             try:
@@ -389,14 +388,14 @@ class _Parts:
 
 
 def first_reads(run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
-    """What a dashboard's restore reads before its first write but its own GET: its tiles' sources."""
-    return _tile_reads(run, mappings(run.data.get("dashboard_elements")))
+    """What a dashboard's restore reads before its first write but its own GET: its tiles' sources.
 
-
-def _tile_reads(run: ItemRun, wanted: Sequence[Mapping[str, object]]) -> dict[tuple[str, str], Callable[[], object]]:
-    """The reads `_Parts._source` makes of these tiles' mapped queries and merge queries, keyed as it makes them."""
+    The reads `_Parts._source` makes of the tiles' mapped queries and merge
+    queries, keyed as it makes them; `Restorer._probe_references` makes them
+    at once, with the dashboard's references, before the handler runs.
+    """
     reads: dict[tuple[str, str], Callable[[], object]] = {}
-    for el in wanted:
+    for el in mappings(run.data.get("dashboard_elements")):
         if el.get("merge_result_id") is not None:
             merge = run.resolve("merge_query", str(el["merge_result_id"]))
             if merge is not None:

@@ -50,10 +50,6 @@ _HANDLERS: dict[CT, Handler] = {
 _COUNTERPART_READ = frozenset(_HANDLERS) - {CT.LOOKML_MODEL, CT.EXPLORE}
 
 
-def _no_reads(run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
-    return {}
-
-
 #: Reads a type's handler makes before its first write, keyed as it makes them with `ItemRun.read`.
 _FIRST_READS: dict[CT, Callable[[ItemRun], dict[tuple[str, str], Callable[[], object]]]] = {
     CT.DASHBOARD: dashboards.first_reads,
@@ -150,7 +146,8 @@ class Restorer:
             if not known:
                 wanted.append((ref.content_type, dest))
         probes = [functools.partial(self.probe, run, ct, dest) for ct, dest in dict.fromkeys(wanted)]
-        run.read_ahead({**self._own_read(run), **_FIRST_READS.get(run.content_type, _no_reads)(run)}, also=probes)
+        first = _FIRST_READS[run.content_type](run) if run.content_type in _FIRST_READS else {}
+        run.read_ahead({**self._own_read(run), **first}, also=probes)
 
     def _own_read(self, run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
         """The GET `ItemRun.counterpart` makes first, keyed as it looks it up: by getter name and id."""

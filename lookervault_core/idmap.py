@@ -8,6 +8,12 @@ run of a deployment reaches (runs in separate containers each start fresh, so
 a file on one machine would give each its own map and duplicates). `kind` is
 a content type label (`folder`) or a sub-resource kind (`query`,
 `dashboard_element`, `board_section`, ...).
+
+The same store records where each backup came from (`BackupSources`): a
+LookerVault backup does not say, so the name a run is given (`--source-instance`,
+LOOKERVAULT_SOURCE_INSTANCE) is kept for that backup, and every later run on
+it (the UI, `dagster job launch`, schedules, sensors, re-execution, the CLI)
+maps ids the same way without being told again.
 """
 
 from __future__ import annotations
@@ -16,13 +22,14 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from .errors import MappingError
 
-__all__ = ["IdMap", "is_database_url"]
+__all__ = ["BackupSources", "IdMap", "SourceChoice", "is_database_url"]
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS id_map (
@@ -35,6 +42,15 @@ _SCHEMA = (
     PRIMARY KEY (source, destination, kind, source_id)
 )""",
     "CREATE INDEX IF NOT EXISTS id_map_reverse ON id_map (source, destination, kind, destination_id)",
+    # `backup` is "sha256:<fingerprint>" for one file's content, or "path:<absolute path>" for whatever file
+    # is at that path: LookerVault syncs into the same file, so a backup's content changes with every sync.
+    """CREATE TABLE IF NOT EXISTS backup_source (
+    destination TEXT NOT NULL,
+    backup TEXT NOT NULL,
+    source TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (destination, backup)
+)""",
 )
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -116,6 +132,104 @@ def _redacted(target: str) -> str:
     return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _ensure_schema(db: _Database, target: str) -> None:
+    try:
+        for statement in _SCHEMA:
+            db.run(statement)
+    except (sqlite3.Error, OSError) as exc:
+        raise MappingError(f"cannot open id map {_redacted(target)}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """The instance a backup's ids come from, for one run, and how that was decided."""
+
+    source: str
+    origin: str
+
+    @property
+    def same_instance_assumed(self) -> bool:
+        """Nothing named the source: the destination may be the backup's own instance (identity checks)."""
+        return self.origin == BackupSources.ASSUMED
+
+
+class BackupSources:
+    """Which instance each backup came from, per destination, kept beside the id map.
+
+    One backup comes from one instance, so a name once given for a backup
+    holds for every later run on it; a different name for the same content is
+    refused (its items would be mapped afresh and created a second time).
+    """
+
+    GIVEN = "given to this run"
+    RECORDED = "recorded for this backup's content"
+    RECORDED_AT_PATH = "recorded for the backup at this path"
+    ASSUMED = "not named: the destination may be the backup's own instance"
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = str(path)
+        try:
+            self._db = _open(self.path)
+        except (sqlite3.Error, OSError) as exc:
+            raise MappingError(f"cannot open id map {_redacted(self.path)}: {exc}") from exc
+        _ensure_schema(self._db, self.path)
+
+    def recorded(self, destination: str, backup: str) -> str | None:
+        rows = self._db.run("SELECT source FROM backup_source WHERE destination=? AND backup=?",
+                            (destination, backup))
+        return str(rows[0][0]) if rows else None
+
+    def choose(self, destination: str, *, fingerprint: str, backup_path: str, given: str | None,
+               record: bool) -> SourceChoice:
+        """The source for a run on the backup with `fingerprint` at `backup_path` into `destination`.
+
+        `given` (a run's own setting) wins and, when `record`, is kept for the
+        backup's content and its path; else the name kept for this content,
+        else for this path; else none, and the destination is assumed to be
+        the source (every write by an assumed id is checked by identity first).
+
+        Raises:
+            MappingError: `given` differs from the name kept for this content.
+        """
+        content, at_path = f"sha256:{fingerprint}", f"path:{backup_path}"
+        if given:
+            if record:
+                self._db.run("INSERT INTO backup_source (destination, backup, source, recorded_at) "
+                             "VALUES (?,?,?,?) ON CONFLICT (destination, backup) DO NOTHING",
+                             (destination, content, given, _now()))
+            known = self.recorded(destination, content)
+            if known is not None and known != given:
+                raise MappingError(
+                    f"this backup (sha256 {fingerprint[:12]}) was restored into {destination} as coming from "
+                    f"source instance {known!r}, and this run names {given!r}: one backup comes from one "
+                    f"instance, and under another name its items would be mapped afresh and created again. "
+                    f"Use {known!r}, or leave the source instance unset to use it")
+            if record:
+                self._db.run("INSERT INTO backup_source (destination, backup, source, recorded_at) "
+                             "VALUES (?,?,?,?) ON CONFLICT (destination, backup) DO UPDATE SET "
+                             "source=excluded.source, recorded_at=excluded.recorded_at",
+                             (destination, at_path, given, _now()))
+            return SourceChoice(given, self.GIVEN)
+        for key, origin in ((content, self.RECORDED), (at_path, self.RECORDED_AT_PATH)):
+            known = self.recorded(destination, key)
+            if known is not None:
+                return SourceChoice(known, origin)
+        return SourceChoice(destination, self.ASSUMED)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> BackupSources:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class IdMap:
     """Source → destination ids for one (source, destination) pair, thread-safe.
 
@@ -135,10 +249,9 @@ class IdMap:
         try:
             # One connection guarded by a lock: writes are tiny and rare next to API calls.
             self._db = _open(self.path)
-            for statement in _SCHEMA:
-                self._db.run(statement)
         except (sqlite3.Error, OSError) as exc:
             raise MappingError(f"cannot open id map {_redacted(self.path)}: {exc}") from exc
+        _ensure_schema(self._db, self.path)
         self._cache: dict[tuple[str, str], str] = {}
 
     def get(self, kind: str, source_id: str) -> str | None:
@@ -207,8 +320,7 @@ class IdMap:
                 "INSERT INTO id_map (source, destination, kind, source_id, destination_id, updated_at) "
                 "VALUES (?,?,?,?,?,?) ON CONFLICT (source, destination, kind, source_id) DO UPDATE SET "
                 "destination_id=excluded.destination_id, updated_at=excluded.updated_at",
-                (self.source, self.destination, kind, source_id, destination_id,
-                 datetime.now(UTC).isoformat(timespec="milliseconds")),
+                (self.source, self.destination, kind, source_id, destination_id, _now()),
             )
             self._cache[(kind, source_id)] = destination_id
 

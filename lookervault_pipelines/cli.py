@@ -25,6 +25,7 @@ from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookervaultError
 from lookervault_core.graph import TYPE_ORDER
+from lookervault_core.idmap import SourceChoice
 
 from .deadletters import dead_letters, failed_keys
 from .execution import dependencies_lacking
@@ -272,7 +273,8 @@ def main() -> None:
               "a run FAILED (default: dagster.yaml's max_runtime_seconds); also how a run is ended whose "
               "process was killed")
 @click.option("--source-instance", help="name of the instance the backup came from, when it is not the "
-              "destination: ids are then mapped, never assumed equal")
+              "destination: ids are then mapped, never assumed equal. Kept for this backup: later runs (this "
+              "CLI, the UI, schedules, `dagster job launch`) use it without being told")
 @click.option("--with-dependencies", is_flag=True, help="also restore every folder, look, user, group, role "
               "and set the selection needs that Looker lacks")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
@@ -294,6 +296,30 @@ def _dependencies(backup_path: str, roots: Sequence[tuple[ContentType, str]],
     """What the selection needs that Looker lacks, read from Looker (reads only)."""
     return dependencies_lacking(LookerResource(), BackupResource(path=backup_path),
                                 RestoreStateResource(source_instance=source_instance), roots)
+
+
+def source_choice(backup_path: str, source_instance: str | None) -> SourceChoice:
+    """Where the backup's ids come from, as the runs will decide it (reads the id map, writes nothing).
+
+    Raises:
+        click.ClickException: the id map cannot be read, or `source_instance` contradicts the name kept
+            for this backup.
+    """
+    try:
+        with BackupReader(backup_path) as reader:
+            destination = LookerResource().settings().instance_id
+            return RestoreStateResource(source_instance=source_instance).source_for(destination, reader,
+                                                                                    record=False)
+    except LookervaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _describe(choice: SourceChoice) -> str:
+    if choice.same_instance_assumed:
+        return ("source instance: not named, so the destination may be the backup's own instance: an id there is "
+                "written to only once it is shown to be the backup's own object (--source-instance NAME when the "
+                "backup came from another instance)")
+    return f"source instance: {choice.source!r} ({choice.origin}); ids are mapped, never assumed equal"
 
 
 def restore_backup(
@@ -328,8 +354,10 @@ def restore_backup(
             )
     except LookervaultError as exc:
         raise click.ClickException(str(exc)) from exc
+    choice = source_choice(backup_path, source_instance)
     if not as_json:
         click.echo(f"backup: {report.describe()}")
+        click.echo(_describe(choice))
     by_type: dict[ContentType, list[str]] = {}
     for row in rows:
         if row.id != "unknown":
@@ -427,13 +455,16 @@ def dead_letters_cmd(types: Sequence[str], as_json: bool) -> None:
 @main.command("retry-failed")
 @click.option("--backup", "backup_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--types", multiple=True, help="content types (comma separated); default all")
-@click.option("--source-instance", help="as for `restore`, when the backup came from another instance")
+@click.option("--source-instance", help="as for `restore`; default: the name kept for this backup")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | None, as_json: bool) -> None:
     """Restore every FAILED partition again, one run per type, in dependency order."""
     os.environ["LOOKERVAULT_BACKUP"] = str(Path(backup_path).resolve())
     inst = instance()
     started = datetime.now()
+    choice = source_choice(backup_path, source_instance)
+    if not as_json:
+        click.echo(_describe(choice))
     options: dict[str, object] = {"source_instance": source_instance} if source_instance else {}
     summaries = []
     for ct in [t for t in TYPE_ORDER if t in (_types(types) or TYPE_ORDER)]:

@@ -72,10 +72,11 @@ def run_demo(*, keep_running: bool = False) -> int:
         }
         os.environ.update(env)
         click.echo(f"fake Looker serving at {fake.base_url}; restoring {SAMPLE_BACKUP.name} into it")
-        # The fake is a new, empty instance: ids are mapped, never assumed equal.
+        # The fake is a new, empty instance: ids are mapped, never assumed equal. The name is kept for the
+        # backup, so the second restore, and runs launched from the UI, map ids the same way unasked.
         code = restore_backup(str(SAMPLE_BACKUP), source_instance="sample")
         click.echo("\nsecond restore of the same backup (everything should be unchanged):")
-        code = max(code, restore_backup(str(SAMPLE_BACKUP), source_instance="sample"))
+        code = max(code, restore_backup(str(SAMPLE_BACKUP)))
         if keep_running:
             click.echo(f"\nfake Looker still serving at {fake.base_url}; Ctrl-C to stop. In another terminal, "
                        f"browse the runs (and launch more into the fake) with:\n  {browse_command(env)}")

@@ -164,7 +164,8 @@ def dependencies_lacking(
     Raises:
         LookervaultError: the backup, Looker or the id map cannot be reached.
     """
-    with backup.open() as reader, looker.connect() as client, state.idmap(client.settings.instance_id) as idmap:
+    with backup.open() as reader, looker.connect() as client, \
+            state.idmap(client.settings.instance_id, reader) as idmap:
         return missing_requirements(Restorer(client, reader, idmap, dry_run=True), roots)
 
 
@@ -223,7 +224,8 @@ def _restore_keys(
         try:
             reader = opened.enter_context(backup.open())
             client = opened.enter_context(looker.connect(ceiling))
-            idmap = opened.enter_context(state.idmap(client.settings.instance_id))
+            idmap = opened.enter_context(state.idmap(client.settings.instance_id, reader,
+                                                     record=not config.dry_run, log=context.log.info))
         except LookervaultError as exc:
             yield from _run_level_failure(context, ct, keys, exc)
         restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
 from lookervault_core.backup import BackupReader
-from lookervault_core.idmap import IdMap
+from lookervault_core.idmap import BackupSources, IdMap, SourceChoice
 from lookervault_core.looker import LookerClient, LookerSettings, RetryPolicy, connect
 
 __all__ = ["BackupResource", "LookerResource", "RestoreStateResource"]
@@ -80,8 +81,9 @@ class RestoreStateResource(dg.ConfigurableResource):
     )
     source_instance: str | None = Field(
         default=None,
-        description="name of the instance the backup came from; unset means the destination itself, "
-                    "where unmapped ids are kept as they are. Set it when restoring into another instance.",
+        description="name of the instance the backup came from, kept for that backup so later runs need not "
+                    "repeat it; default $LOOKERVAULT_SOURCE_INSTANCE, else the name kept for the backup, else "
+                    "none: the destination may be the backup's own instance (ids kept after an identity check)",
     )
 
     database_url: str | None = Field(
@@ -97,5 +99,30 @@ class RestoreStateResource(dg.ConfigurableResource):
             return url
         return str(Path(self.state_dir or default_state_dir()) / "idmap.sqlite")
 
-    def idmap(self, destination: str) -> IdMap:
-        return IdMap(self.location(), self.source_instance or destination, destination)
+    def given_source(self) -> str | None:
+        """The source instance this run is told: its own setting, else $LOOKERVAULT_SOURCE_INSTANCE."""
+        return self.source_instance or os.environ.get("LOOKERVAULT_SOURCE_INSTANCE") or None
+
+    def source_for(self, destination: str, backup: BackupReader, *, record: bool) -> SourceChoice:
+        """Where `backup`'s ids come from, as every path decides it (see idmap.BackupSources).
+
+        Raises:
+            MappingError: the id map cannot be opened, or this run names another source than the one
+                kept for this backup.
+        """
+        with BackupSources(self.location()) as sources:
+            return sources.choose(destination, fingerprint=backup.fingerprint,
+                                  backup_path=str(Path(backup.path).resolve()), given=self.given_source(),
+                                  record=record)
+
+    def idmap(self, destination: str, backup: BackupReader, *, record: bool = False,
+              log: Callable[[str], object] | None = None) -> IdMap:
+        """The id map of `backup` into `destination`, for the source every path agrees on.
+
+        `record` keeps a given source for this backup (runs that write; a dry run only reads it);
+        `log` is told which source that is and why.
+        """
+        choice = self.source_for(destination, backup, record=record)
+        if log is not None:
+            log(f"source instance of this backup: {choice.source!r} ({choice.origin})")
+        return IdMap(self.location(), choice.source, destination)

@@ -107,7 +107,7 @@ def _read_drift(looker: LookerResource, backup: BackupResource, state: RestoreSt
     """
     try:
         with backup.open() as reader, looker.connect() as client, \
-                state.idmap(client.settings.instance_id) as idmap:
+                state.idmap(client.settings.instance_id, reader) as idmap:
             keys = [(ct, i) for ct in types for i in reader.ids(ct) if i != "unknown"]
             report = find_drift(Restorer(client, reader, idmap, dry_run=True), keys,
                                 workers=workers or client.settings.workers)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lookervault_core.errors import MappingError
-from lookervault_core.idmap import IdMap
+from lookervault_core.idmap import BackupSources, IdMap
 
 
 def test_mappings_persist_per_source_and_destination(tmp_path: Path) -> None:
@@ -77,3 +77,32 @@ def test_an_unreachable_database_is_a_clear_error_without_its_password() -> None
     with pytest.raises(MappingError) as exc:
         IdMap("postgresql://restore:s3cret@127.0.0.1:1/nowhere", "s", "d")
     assert "s3cret" not in str(exc.value) and "127.0.0.1:1/nowhere" in str(exc.value)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_source_named_once_holds_for_later_runs_on_the_same_backup(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    where = str(tmp_path / "m.sqlite") if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    dest = f"new-{backend}.looker.com"
+    with BackupSources(where) as sources:
+        unnamed = sources.choose(dest, fingerprint="aa", backup_path="/b/x.db", given=None, record=True)
+        assert unnamed.source == dest and unnamed.same_instance_assumed
+        # A dry run names it without keeping it.
+        assert sources.choose(dest, fingerprint="aa", backup_path="/b/x.db", given="old", record=False).source == "old"
+        assert sources.choose(dest, fingerprint="aa", backup_path="/b/x.db", given=None, record=True).source == dest
+        sources.choose(dest, fingerprint="aa", backup_path="/b/x.db", given="old", record=True)
+    with BackupSources(where) as sources:
+        again = sources.choose(dest, fingerprint="aa", backup_path="/b/x.db", given=None, record=True)
+        assert (again.source, again.origin) == ("old", BackupSources.RECORDED)
+        # The file at that path after the next LookerVault sync: new content, same origin.
+        synced = sources.choose(dest, fingerprint="bb", backup_path="/b/x.db", given=None, record=True)
+        assert (synced.source, synced.origin) == ("old", BackupSources.RECORDED_AT_PATH)
+        # Another destination knows nothing of it.
+        assert sources.choose("other", fingerprint="aa", backup_path="/b/x.db", given=None, record=True).source == "other"
+        with pytest.raises(MappingError, match="coming from source instance 'old', and this run names 'typo'"):
+            sources.choose(dest, fingerprint="aa", backup_path="/b/x.db", given="typo", record=True)
+        with pytest.raises(MappingError, match="'old'"):
+            sources.choose(dest, fingerprint="aa", backup_path="/b/x.db", given="typo", record=False)
+        # The refused name was not kept for the path either.
+        assert sources.choose(dest, fingerprint="cc", backup_path="/b/x.db", given=None, record=True).source == "old"

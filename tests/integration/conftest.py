@@ -31,6 +31,7 @@ import pytest
 import requests
 
 from lookervault_core.testing.fake_looker import FakeLooker
+from lookervault_pipelines.demo import deploy_sample_lookml
 
 from .graphql import GraphQL
 
@@ -199,8 +200,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @contextmanager
-def start_stack(tmp: Path, *, dagster_yaml: str | None = None, latency_ms: float = 0.0) -> Iterator[Stack]:
-    """The stack in `tmp`: the project's dagster.yaml (or this text), the fake answering after `latency_ms`."""
+def start_stack(tmp: Path, *, dagster_yaml: str | None = None, latency_ms: float = 0.0,
+                empty_destination: bool = False) -> Iterator[Stack]:
+    """The stack in `tmp`: the project's dagster.yaml (or this text), the fake answering after `latency_ms`.
+
+    The fake holds the sample's own instance, or with `empty_destination` a new instance (ids far from the
+    backup's) that has only the sample's LookML deployed.
+    """
     home = tmp / "dagster_home"
     home.mkdir()
     if dagster_yaml is None:
@@ -214,9 +220,13 @@ def start_stack(tmp: Path, *, dagster_yaml: str | None = None, latency_ms: float
     logs = tmp / "logs"
     logs.mkdir()
 
-    # The fake holds the sample's own instance: restores are same-instance, ids kept where they exist.
-    fake = FakeLooker(strict=True, latency_ms=latency_ms).start()
-    fake.load_backup(backup)
+    if empty_destination:
+        fake = FakeLooker(strict=True, latency_ms=latency_ms, first_id=5000).start()
+        deploy_sample_lookml(fake)
+    else:
+        # The fake holds the sample's own instance: restores are same-instance, ids kept where they exist.
+        fake = FakeLooker(strict=True, latency_ms=latency_ms).start()
+        fake.load_backup(backup)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "LOOKERSDK_", "LOOKERVAULT_"))}
     env.update({

@@ -199,6 +199,24 @@ def test_demo_keep_running_serves_the_fake_and_names_this_virtualenvs_dagster(tm
                               data={"client_id": env["LOOKERSDK_CLIENT_ID"],
                                     "client_secret": env["LOOKERSDK_CLIENT_SECRET"]})
         assert login.status_code == 200, login.text
+        # A run started with the hint's environment alone (no run config, as from the UI it opens) restores
+        # into the fake as the demo did: a dashboard deleted there comes back in the folder the demo made.
+        api, auth = f"{env['LOOKERSDK_BASE_URL']}/api/4.0", {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+        def sales_overview() -> list[dict[str, object]]:
+            found = requests.get(f"{api}/dashboards/search", params={"title": "Sales Overview"}, headers=auth,
+                                 timeout=10)
+            assert found.status_code == 200, found.text
+            return list(found.json())
+
+        [made] = sales_overview()
+        assert requests.delete(f"{api}/dashboards/{made['id']}", headers=auth, timeout=10).status_code == 204
+        materialize = subprocess.run(
+            [dagster, "asset", "materialize", "-m", "lookervault_pipelines.definitions", "--select", "dashboards",
+             "--partition", "101"], cwd=tmp_path, env={**environ, **env}, capture_output=True, text=True, timeout=240)
+        assert materialize.returncode == 0, materialize.stdout + materialize.stderr
+        [back] = sales_overview()
+        assert back["folder_id"] == made["folder_id"] and back["id"] != made["id"]
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
     finally:

@@ -19,7 +19,9 @@ from lookervault_pipelines.definitions import defs
 from lookervault_pipelines.jobs import RANGE_END_TAG, RANGE_START_TAG
 from lookervault_pipelines.partitions import sync_partitions
 
-LOOKS = 2000
+#: Enough keys for three scattered failures inside one range; the re-execution of thousands of keys is
+#: measured by the benchmark, not here.
+LOOKS = 60
 WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 #: One try per call, so each injected 500 fails exactly one look.
 RUN_CONFIG = {"resources": {"looker": {"config": {"retry_attempts": 1, "retry_backoff_seconds": 0.0}}}}
@@ -42,7 +44,7 @@ def writes(fake: FakeLooker) -> list[str]:
 @pytest.fixture
 def big(request: pytest.FixtureRequest, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeLooker, dg.DagsterInstance, list[str]]]:
-    """A fake Looker missing every look of a backup of `request.param` looks (default 2,000), keys registered."""
+    """A fake Looker missing every look of a backup of `request.param` looks (default `LOOKS`), keys registered."""
     backup = build_synthetic_backup(tmp_path / "big.sqlite", folders=3, looks=getattr(request, "param", LOOKS),
                                     dashboards=0, tiles_per_dashboard=0)
     home = tmp_path / "home"
@@ -70,7 +72,7 @@ def reexecute_from_failure(instance: dg.DagsterInstance, parent_id: str, keys: l
                           reexecution_options=dg.ReexecutionOptions.from_failure(parent_id, instance))
 
 
-def test_reexecution_from_failure_of_2000_keys_restores_only_the_3_that_failed(
+def test_reexecution_from_failure_of_a_range_restores_only_the_3_that_failed(
     big: tuple[FakeLooker, dg.DagsterInstance, list[str]],
 ) -> None:
     fake, instance, keys = big

@@ -102,11 +102,11 @@ def _run(cmd: list[str], env: dict[str, str], fake: FakeLooker,
 
 _STORAGE = {
     "postgres": "storage:\n  postgres:\n    postgres_url: {url}\n",
-    # Dagster's PostgreSQL storage with the event log on one pooled connection (lookervault_pipelines/pg_storage.py).
+    # Dagster's PostgreSQL storage with the event log on one pooled connection (lookervault_pipelines/instance/pg_storage.py).
     "postgres-pooled": (
         "run_storage:\n  module: dagster_postgres.run_storage\n  class: PostgresRunStorage\n"
         "  config:\n    postgres_url: {url}\n"
-        "event_log_storage:\n  module: lookervault_pipelines.pg_storage\n  class: PooledPostgresEventLogStorage\n"
+        "event_log_storage:\n  module: lookervault_pipelines.instance.pg_storage\n  class: PooledPostgresEventLogStorage\n"
         "  config:\n    postgres_url: {url}\n"
         "schedule_storage:\n  module: dagster_postgres.schedule_storage\n  class: PostgresScheduleStorage\n"
         "  config:\n    postgres_url: {url}\n"),

@@ -12,8 +12,8 @@ events (dagster/_core/instance/methods/event_methods.py; execute_step.py
 yields itself get no batch metadata, so `MaterializationBatches` builds their
 `DagsterEvent`s the way execute_step does for a yielded one
 (`DagsterEvent.asset_materialization(step_context, materialization)`), with
-batch metadata. These are Dagster internals (dagster._core); pyproject pins
-Dagster to the 1.13 minor.
+batch metadata. These are Dagster internals, imported from
+instance/internals.py, which checks them when it loads.
 
 What a batch changes for the user: a restored item shows in the UI when its
 batch is written: once `DAGSTER_EVENT_BATCH_SIZE` items are in it, or with
@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterator
 
 import dagster as dg
-from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
+from .instance.internals import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
 
 __all__ = ["BATCH_SIZE", "MAX_WAIT_S", "MaterializationBatches", "enable_batch_writes"]
 

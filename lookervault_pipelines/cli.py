@@ -30,7 +30,7 @@ from lookervault_core.idmap import SourceChoice
 from .deadletters import dead_letters, failed_keys
 from .execution import dependencies_lacking
 from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
-from .lanes import BULK, LANE_TAG, bulk_limit, bulk_runs_in_progress, lane_tags
+from .instance.lanes import BULK, LANE_TAG, bulk_limit, bulk_runs_in_progress, lane_tags
 from .partitions import prune_partitions, stale_keys, sync_partitions
 from .resources import BackupResource, LookerResource, RestoreStateResource
 from .snapshot import snapshot_command

@@ -17,7 +17,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 
 import dagster as dg
-from dagster._core.events import DagsterEvent
 from pydantic import Field
 
 from lookervault_core.backup import BackupReader
@@ -27,6 +26,7 @@ from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import Action, missing_requirements, ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
 from .batching import MaterializationBatches
+from .instance.internals import DagsterEvent
 from .partitions import PARTITIONS
 from .recorded import DATA_VERSION_TAG, Recorded, carry_forward, latest_restored, restored_from
 from .selection import BACKFILL_TAG

@@ -6,7 +6,7 @@ a copy of the project's dagster.yaml, starts a fake Looker in this process
 through the `lookervault` CLI, and starts the webserver and the daemon on the
 project's workspace.yaml. The daemon is required: dagster.yaml's run
 coordinator is Dagster's QueuedRunCoordinator (extended to tag each run's lane,
-lookervault_pipelines/lanes.py), so every run launched through GraphQL waits in
+lookervault_pipelines/instance/lanes.py), so every run launched through GraphQL waits in
 the queue until the daemon dequeues it, and backfills are only ever executed by
 the daemon.
 """

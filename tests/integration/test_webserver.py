@@ -471,12 +471,12 @@ def test_a_run_terminated_from_its_run_page_ends_canceled_and_its_keys_restore_a
     """Terminate, as the run page's button does, a daemon-launched run mid-restore.
 
     The daemon starts the run's worker forked from its warm fork server
-    (lookervault_pipelines/launcher.py); the webserver, which holds no handle
+    (lookervault_pipelines/instance/launcher.py); the webserver, which holds no handle
     on that worker, must still stop it: the run ends CANCELED, its keys stop
     showing "materializing", and they restore on the next run.
     """
     from lookervault_core.testing.fake_looker.faults import Latency
-    from lookervault_pipelines.launcher import PID_TAG
+    from lookervault_pipelines.instance.launcher import PID_TAG
 
     fake, gql = stack.fake, stack.gql
     both = {"101", "102"}

@@ -10,7 +10,7 @@ import pytest
 from dagster._daemon.controller import create_daemon_of_type
 from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 
-from lookervault_pipelines.lanes import (BULK, ITEM, ITEM_PRIORITY, LANE_TAG, PRIORITY_TAG, LaneRunCoordinator, lane_of,
+from lookervault_pipelines.instance.lanes import (BULK, ITEM, ITEM_PRIORITY, LANE_TAG, PRIORITY_TAG, LaneRunCoordinator, lane_of,
                                          lane_tags)
 
 PROJECT_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from lookervault_pipelines.sqlite_storage import EngineKeepingSqliteEventLogStorage
+from lookervault_pipelines.instance.sqlite_storage import EngineKeepingSqliteEventLogStorage
 
 PROJECT_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 
@@ -111,3 +111,24 @@ def test_a_batch_of_events_is_read_as_the_same_events_written_one_by_one(
     assert batched["materializations"] == [(f"p{n}", "v1") for n in range(10)]
     assert batched["planned"] == [f"p{n}" for n in range(10)]
     assert batched["last_run"] is True
+
+
+def test_a_batch_that_fails_midway_leaves_nothing_behind_for_dagsters_one_by_one_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index shard's part of a batch fails: Dagster then stores the batch one event at a time."""
+    one_by_one = _range_run(tmp_path / "one", "0", monkeypatch)
+    failures: list[int] = []
+    real = EngineKeepingSqliteEventLogStorage._store_asset_event_tags
+
+    def fail_once(self, conn, events, ids):  # type: ignore[no-untyped-def]
+        if not failures:
+            failures.append(len(events))
+            raise RuntimeError("the index shard's write failed after the run shard's")
+        return real(self, conn, events, ids)
+
+    monkeypatch.setattr(EngineKeepingSqliteEventLogStorage, "_store_asset_event_tags", fail_once)
+    recovered = _range_run(tmp_path / "recovered", "100", monkeypatch)
+    assert failures == [10]
+    assert recovered == one_by_one
+    assert recovered["run_events"].count(dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED) == 10

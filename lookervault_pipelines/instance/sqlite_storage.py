@@ -20,7 +20,7 @@ shard, then the index shard): as dagster-postgres does for a batch.
 An instance switches to it in dagster.yaml:
 
     event_log_storage:
-      module: lookervault_pipelines.sqlite_storage
+      module: lookervault_pipelines.instance.sqlite_storage
       class: EngineKeepingSqliteEventLogStorage
 
 With no `base_dir` it uses the directory Dagster's default storage uses,
@@ -29,6 +29,7 @@ With no `base_dir` it uses the directory Dagster's default storage uses,
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -36,14 +37,23 @@ from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
-from dagster._core.events import ASSET_EVENTS
-from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
+
+from .internals import require, unsupported
+
+try:
+    from dagster._core.events import ASSET_EVENTS
+    from dagster._core.events.log import EventLogEntry
+    from dagster._core.storage.event_log import SqliteEventLogStorage
+    from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS
+except ImportError as exc:
+    raise unsupported(f"the SQLite event log's internals ({exc})") from exc
+# What store_event_batch and _engine call of Dagster's own SQLite storage.
+require(SqliteEventLogStorage, "_store_asset_event_tags", "_store_asset_event", "prepare_insert_event",
+        "_event_to_row", "_initdb", "conn_string_for_shard", "store_event_batch")
 
 __all__ = ["EngineKeepingSqliteEventLogStorage", "default_base_dir"]
 
@@ -97,9 +107,15 @@ class EngineKeepingSqliteEventLogStorage(SqliteEventLogStorage):
     def _connect(self, shard: str) -> Iterator[Connection]:
         # As SqliteEventLogStorage._connect, but for the engine's lifetime.
         with self._db_lock:
-            with self._engine(shard).connect() as conn:
-                with conn.begin():
-                    yield conn
+            with self._transaction(shard) as conn:
+                yield conn
+
+    @contextmanager
+    def _transaction(self, shard: str) -> Iterator[Connection]:
+        """A connection to `shard` in a transaction of its own; the caller holds `_db_lock`."""
+        with self._engine(shard).connect() as conn:
+            with conn.begin():
+                yield conn
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         """As `SqliteEventLogStorage.store_event` for each event, in one transaction per database file."""
@@ -110,18 +126,22 @@ class EngineKeepingSqliteEventLogStorage(SqliteEventLogStorage):
         by_run: dict[str, list[EventLogEntry]] = {}
         for event in events:
             by_run.setdefault(event.run_id, []).append(event)
-        for run_id, of_run in by_run.items():
-            with self.run_connection(run_id) as conn:
+        # All or nothing: when this raises, Dagster stores the batch again one event at a time
+        # (DagsterInstance.handle_new_event), so nothing of it may stay behind. The run shards'
+        # transactions stay open until the index shard's has committed, and roll back with it.
+        with self._db_lock, contextlib.ExitStack() as open_transactions:
+            for run_id, of_run in by_run.items():
+                conn = open_transactions.enter_context(self._transaction(run_id))
                 conn.execute(SqlEventLogStorageTable.insert(), [self._event_to_row(e) for e in of_run])
-        # Mirrored in the index shard, as store_event does, where the asset tables point at its ids.
-        with self.index_transaction() as conn:
-            ids = [conn.execute(self.prepare_insert_event(e)).inserted_primary_key[0] for e in events]
-            self._store_asset_event_tags(conn, events, ids)
-            # The asset row keeps the latest event of each kind: writing only those, in their
-            # order, leaves it as writing every event would.
-            latest = {(e.get_dagster_event().asset_key, e.dagster_event_type): i for i, e in enumerate(events)}
-            for i in sorted(latest.values()):
-                self._store_asset_event(conn, events[i], ids[i])
+            # Mirrored in the index shard, as store_event does, where the asset tables point at its ids.
+            with self._transaction(INDEX_SHARD_NAME) as conn:
+                ids = [conn.execute(self.prepare_insert_event(e)).inserted_primary_key[0] for e in events]
+                self._store_asset_event_tags(conn, events, ids)
+                # The asset row keeps the latest event of each kind: writing only those, in their
+                # order, leaves it as writing every event would.
+                latest = {(e.get_dagster_event().asset_key, e.dagster_event_type): i for i, e in enumerate(events)}
+                for i in sorted(latest.values()):
+                    self._store_asset_event(conn, events[i], ids[i])
 
     def dispose(self) -> None:
         super().dispose()

@@ -1,6 +1,6 @@
 """Imported once by the run launcher's fork server: what every run worker would otherwise import first.
 
-Each run worker forked from the server (lookervault_pipelines/launcher.py)
+Each run worker forked from the server (lookervault_pipelines/instance/launcher.py)
 starts with these modules already imported: the worker body Dagster's code
 server runs, this code location, and the modules a process's first
 DagsterInstance imports for its storages (alembic and SQLAlchemy's: measured
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 
-import dagster._grpc.impl  # noqa: F401
 import lookervault_pipelines.definitions  # noqa: F401
+import lookervault_pipelines.instance.launcher  # noqa: F401 - its imports are the worker body Dagster runs
 from dagster import DagsterInstance
 
 

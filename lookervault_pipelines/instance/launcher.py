@@ -46,9 +46,22 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, WorkerStatus
-from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
-from dagster._serdes import ConfigurableClassData
+
+from .internals import unsupported
+
+try:
+    # The code server's own worker body and argument type, so a forked worker behaves as its child.
+    from dagster._core.errors import DagsterLaunchFailedError
+    from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, WorkerStatus
+    from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
+    from dagster._grpc.impl import RunInSubprocessComplete, StartRunInSubprocessSuccessful, start_run_in_subprocess
+    from dagster._grpc.types import ExecuteExternalJobArgs
+    from dagster._serdes import ConfigurableClassData, serialize_value
+    from dagster._utils import get_run_crash_explanation
+    from dagster._utils.error import SerializableErrorInfo
+    from dagster._utils.hosted_user_process import recon_job_from_origin
+except ImportError as exc:
+    raise unsupported(f"what the run launcher uses ({exc})") from exc
 
 __all__ = ["PID_TAG", "PreloadedRunLauncher"]
 
@@ -56,7 +69,7 @@ __all__ = ["PID_TAG", "PreloadedRunLauncher"]
 PID_TAG = "lookervault/worker"
 
 _PACKAGES = ("lookervault_pipelines", "lookervault_core")
-_DEFAULT_PRELOAD = ("lookervault_pipelines.worker_preload",)
+_DEFAULT_PRELOAD = ("lookervault_pipelines.instance.worker_preload",)
 #: How long launch_run waits for the worker to report that it has loaded the run.
 _START_TIMEOUT_S = 120.0
 
@@ -131,15 +144,6 @@ class PreloadedRunLauncher(DefaultRunLauncher):
         self._launch_forked(ctx, run)
 
     def _launch_forked(self, ctx: Any, run: dg.DagsterRun) -> None:
-        # Private to Dagster 1.13 (pinned to the minor in pyproject.toml): the code server's own
-        # worker body and argument type, so a forked worker behaves as the code server's child.
-        from dagster._core.errors import DagsterLaunchFailedError
-        from dagster._grpc.impl import StartRunInSubprocessSuccessful, start_run_in_subprocess
-        from dagster._grpc.types import ExecuteExternalJobArgs
-        from dagster._serdes import serialize_value
-        from dagster._utils.error import SerializableErrorInfo
-        from dagster._utils.hosted_user_process import recon_job_from_origin
-
         instance = self._instance
         args = serialize_value(ExecuteExternalJobArgs(
             job_origin=run.remote_job_origin, run_id=run.run_id, instance_ref=instance.get_ref()))
@@ -175,9 +179,6 @@ class PreloadedRunLauncher(DefaultRunLauncher):
 
     def _watch(self, run_id: str, worker: Any, events: Any) -> None:
         """Drain the worker's status queue, and end its run FAILED if it died before finishing it."""
-        from dagster._grpc.impl import RunInSubprocessComplete
-        from dagster._utils import get_run_crash_explanation
-
         while worker.is_alive():
             try:
                 if isinstance(events.get(timeout=0.5), RunInSubprocessComplete):

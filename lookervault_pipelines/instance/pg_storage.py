@@ -14,7 +14,7 @@ Configure it in dagster.yaml in place of `storage: postgres:`:
       class: PostgresRunStorage
       config: {postgres_url: ...}
     event_log_storage:
-      module: lookervault_pipelines.pg_storage
+      module: lookervault_pipelines.instance.pg_storage
       class: PooledPostgresEventLogStorage
       config: {postgres_url: ...}
     schedule_storage:

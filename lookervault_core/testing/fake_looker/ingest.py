@@ -380,7 +380,7 @@ def seed(store: Store, *, recorded_all_users: bool = False) -> None:
     """
     now = now_iso()
     ids = store.system_ids
-    roots = (
+    roots: tuple[tuple[str, str, dict[str, object]], ...] = (
         (ids["shared"], "Shared", {"is_shared_root": True}),
         (ids["users"], "Users", {"is_users_root": True}),
         # Listed by GET /folders on real instances, with this id and no parent (ops.LOOKML_FOLDER_ID).

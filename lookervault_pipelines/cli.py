@@ -461,7 +461,7 @@ def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | 
         keys = failed_keys(inst, ct)
         if keys:
             summaries.append(run_selected_keys(inst, ct, keys, options, {"lookervault/retry": "failed"}))
-    _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds(), lacking)
+    _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
     if any(s.failed for s in summaries):
         sys.exit(1)
 

@@ -95,14 +95,16 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
     except ValidationFailed as exc:
         if not _slug_taken(exc, body):
             raise
-        live = _slug_holder(run, str(body["slug"])) or live
-        if live is None or not live.get("deleted"):
+        holder = _slug_holder(run, str(body["slug"]))
+        if holder is None:
             run.note(f"slug {body['slug']} is another dashboard's in Looker (409); written without it, "
                      "so Looker gave it a new one")
             body.pop("slug")
         else:
-            run.note(f"the backup's own dashboard {live.get('id')} was in Looker's Trash with slug {body['slug']}; "
-                     "brought back")
+            live = holder
+            where = "in Looker's Trash" if holder.get("deleted") else "in Looker"
+            run.note(f"the backup's own dashboard {holder.get('id')} was {where} with slug {body['slug']}; "
+                     f"{'brought back' if holder.get('deleted') else 'updated'}")
         action, dest_id, after = run.upsert(None, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
                                             update=sdk.update_dashboard, find=find,  # type: ignore[arg-type]
                                             live=live)
@@ -139,21 +141,23 @@ def _slug_taken(exc: ValidationFailed, body: Mapping[str, object]) -> bool:
 
 
 def _slug_holder(run: ItemRun, slug: str) -> Payload | None:
-    """The backup's own dashboard when Looker keeps it in the Trash with this slug, else None.
+    """The backup's own dashboard when Looker has it with this slug, in the Trash or not, else None.
 
-    As gzr's import (`search_dashboards_by_slug`, then `deleted: false`): the
-    holder is found by `search_dashboards(slug=, deleted="true")` (both string
+    As gzr's import (`search_dashboards_by_slug`, live ones then trashed ones,
+    then `deleted: false`): the holder is found by `search_dashboards(slug=, deleted="true")` (both string
     parameters in the API description); it is this
     backup's dashboard when restore.identity says so (the same `created_at`)
     or the id map maps the backup's dashboard to it.
     """
-    found = run.call(lambda: run.sdk.search_dashboards(slug=slug, deleted="true"))
-    for holder in map(as_dict, found):
-        if holder.get("slug") != slug:
-            continue  # search treats `_` and `%` as wildcards
-        holder_id = str(holder.get("id"))
-        if same_object(CT.DASHBOARD, run.data, holder) or run.resolve(CT.DASHBOARD.label, run.source_id) == holder_id:
-            return run.get(lambda: run.sdk.dashboard(holder_id))
+    for deleted in (None, "true"):  # search_* leaves the Trash out unless asked
+        found = run.call(lambda: run.sdk.search_dashboards(slug=slug, deleted=deleted))
+        for holder in map(as_dict, found):
+            if holder.get("slug") != slug:
+                continue  # search treats `_` and `%` as wildcards
+            holder_id = str(holder.get("id"))
+            if same_object(CT.DASHBOARD, run.data, holder) or \
+                    run.resolve(CT.DASHBOARD.label, run.source_id) == holder_id:
+                return run.get(lambda: run.sdk.dashboard(holder_id))
     return None
 
 

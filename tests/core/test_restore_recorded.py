@@ -124,8 +124,9 @@ def test_the_backups_own_dashboard_in_the_trash_holding_the_slug_is_brought_back
     assert len(sales[0]["dashboard_elements"]) == len(own["dashboard_elements"])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("in_trash", [False, True], ids=["live", "in-the-trash"])
 def test_a_409_on_update_writes_the_dashboard_without_the_slug(
-    fake: FakeLooker, sample_backup: Path, make_restorer: Callable[..., Restorer]
+    fake: FakeLooker, sample_backup: Path, make_restorer: Callable[..., Restorer], in_trash: bool
 ) -> None:
     fake.put("lookml_models", {"name": "thelook", "project_name": "thelook"})
     restorer = make_restorer(sample_backup)
@@ -134,12 +135,13 @@ def test_a_409_on_update_writes_the_dashboard_without_the_slug(
     assert dest is not None
     live = fake.get("dashboards", dest)
     assert live is not None
-    fake.put("dashboards", {**live, "slug": "changedSlug", "title": "Edited"})
+    fake.put("dashboards", {**live, "slug": "changedSlug", "title": "Edited", "deleted": in_trash})
     other = fake.put("dashboards", {"title": "Squatter", "folder_id": "1", "slug": "sRx8kqT2", "deleted": True})
     result = restorer.restore(CT.DASHBOARD, "101")
     assert result.action is Action.UPDATED and "written without it" in result.message
     after = fake.get("dashboards", dest)
     assert after is not None and after["title"] == "Sales Overview" and after["slug"] == "changedSlug"
+    assert after["deleted"] is False
     assert fake.get("dashboards", str(other["id"]))["slug"] == "sRx8kqT2"  # type: ignore[index]
 
 

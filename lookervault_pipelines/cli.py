@@ -26,6 +26,7 @@ from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookervaultError
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.idmap import SourceChoice
+from lookervault_core.restore.preflight import lacking_models
 
 from .deadletters import dead_letters, failed_keys
 from .execution import dependencies_lacking
@@ -225,19 +226,23 @@ def run_selected_keys(
     return summarize(ct, result)
 
 
-def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: float) -> None:
+def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: float,
+                     lacking: dict[str, int] | None = None) -> None:
     totals: dict[str, int] = {}
     for s in summaries:
         for k, v in s.counts.items():
             totals[k] = totals.get(k, 0) + v
     processed = sum(v for k, v in totals.items())
     if as_json:
-        click.echo(json.dumps({
+        report: dict[str, object] = {
             "runs": [s.as_dict() for s in summaries],
             "totals": totals,
             "duration_s": round(elapsed, 3),
             "items_per_s": round(processed / elapsed, 2) if elapsed else 0.0,
-        }, indent=2))
+        }
+        if lacking is not None:
+            report["lacking_models"] = lacking
+        click.echo(json.dumps(report, indent=2))
         return
     for s in summaries:
         click.echo(s.line())
@@ -322,6 +327,12 @@ def _describe(choice: SourceChoice) -> str:
     return f"source instance: {choice.source!r} ({choice.origin}); ids are mapped, never assumed equal"
 
 
+def _lacking_models(backup_path: str, keys: Sequence[tuple[ContentType, str]]) -> dict[str, int]:
+    """The preflight: LookML models the selection needs that Looker lacks, with how many items need each (reads only)."""
+    with BackupResource(path=backup_path).open() as reader, LookerResource().connect() as client:
+        return lacking_models(client, reader, keys)
+
+
 def restore_backup(
     backup_path: str,
     *,
@@ -372,6 +383,16 @@ def restore_backup(
             click.echo(f"with dependencies Looker lacks: {', '.join(f'{ct.label} {i}' for ct, i in needed) or 'none'}")
         for ct, item_id in needed:
             by_type.setdefault(ct, []).append(item_id)
+    lacking: dict[str, int] | None = None
+    if dry_run:
+        # Before any run: content restored before its LookML is deployed is the commonest failure.
+        try:
+            lacking = _lacking_models(backup_path, [(ct, i) for ct, ids in by_type.items() for i in ids])
+        except LookervaultError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if not as_json:
+            listed = ", ".join(f"{name} ({n} item{'s' if n != 1 else ''})" for name, n in lacking.items())
+            click.echo(f"LookML models Looker lacks (deploy their projects first): {listed or 'none'}")
     options: dict[str, object] = {"dry_run": dry_run, "skip_modified": skip_modified}
     if exact_access:
         options["exact_access"] = True
@@ -395,7 +416,7 @@ def restore_backup(
     for ct in TYPE_ORDER:
         if deferred.get(ct):
             summaries.extend(run_type(inst, ct, deferred[ct], options))
-    _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
+    _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds(), lacking)
     return 1 if any(s.failed for s in summaries) or report.unrestorable else 0
 
 

@@ -49,7 +49,8 @@ MAX_PLANNED_KEYS = 100
 #: Keys a selected-keys run failed are tried once more as partitions of range runs (at most this many
 #: runs and `MAX_PLANNED_KEYS` x 10 keys), so that those failing again show as FAILED partitions.
 MAX_RETRY_RUNS = 20
-_PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+#: The project's dagster.yaml, as installed with the package (a link to the checkout's in a source tree).
+INSTANCE_YAML = Path(__file__).resolve().parent / "instance" / "dagster.yaml"
 
 
 def instance() -> dg.DagsterInstance:
@@ -60,8 +61,13 @@ def instance() -> dg.DagsterInstance:
         os.environ["DAGSTER_HOME"] = str(home)
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists() and _PROJECT_DAGSTER_YAML.exists():
-        shutil.copy(_PROJECT_DAGSTER_YAML, home / "dagster.yaml")
+    if not (home / "dagster.yaml").exists():
+        if not INSTANCE_YAML.is_file():
+            raise click.ClickException(
+                f"{INSTANCE_YAML} is missing from this install of lookervault-restore, so {home} would run without "
+                "its run queue lanes, pools and run monitoring: reinstall the package, or copy the project's "
+                f"dagster.yaml into {home}")
+        shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
     return dg.DagsterInstance.get()
 
 

@@ -77,7 +77,9 @@ def _system_folder(run: ItemRun) -> RestoreResult | None:
     else:
         return None
     if dest is not None:
-        run.remember(CT.FOLDER.label, run.source_id, dest)
+        # Mapped by its role or its user, not by identity: an empty instance's Shared
+        # folder has the backup's id by chance, and another created_at.
+        run.remember(CT.FOLDER.label, run.source_id, dest, recognisable=False)
     run.note(f"{what}: system folder, mapped{'' if dest else ' (no match in Looker)'}, never created")
     return run.finish(Action.SKIPPED, dest)
 

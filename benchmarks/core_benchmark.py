@@ -45,7 +45,9 @@ from lookervault_core.looker import LookerSettings, connect
 from lookervault_core.restore import Restorer, restore_many
 from lookervault_core.testing.backups import build_synthetic_backup
 
-_SETUP = [CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.FOLDER]
+#: What the looks need; the model's configuration stands for its deployed LookML (queries of a model
+#: Looker lacks are refused, looker-cli #36).
+_SETUP = [CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.LOOKML_MODEL, CT.FOLDER]
 _CLIENT_ID, _CLIENT_SECRET = "bench-id", "bench-secret"
 
 

@@ -62,7 +62,9 @@ def _restore_pass(fake: FakeLooker, backup: Path, state: Path, types: list[CT], 
         return elapsed, summary.processed, client.retries, client.calls - calls_before
 
 
-_SETUP = [CT.FOLDER, CT.USER, CT.GROUP, CT.ROLE, CT.PERMISSION_SET, CT.MODEL_SET]
+#: What the looks need; the model's configuration stands for its deployed LookML (queries of a model
+#: Looker lacks are refused, looker-cli #36).
+_SETUP = [CT.FOLDER, CT.USER, CT.GROUP, CT.ROLE, CT.PERMISSION_SET, CT.MODEL_SET, CT.LOOKML_MODEL]
 
 
 def _median(samples: list[float]) -> float:
@@ -130,7 +132,7 @@ def bench_dagster(backup: Path, looks: int, latency_ms: float, workers: int, rep
             with dg.DagsterInstance.local_temp(str(home)) as instance, BackupReader(backup) as reader:
                 sync_partitions(instance, reader)
                 run = _job_runner(defs, instance, workers)
-                for ct in (CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.FOLDER):
+                for ct in (CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.LOOKML_MODEL, CT.FOLDER):
                     run(ct)
                 started = time.perf_counter()
                 result = run(CT.LOOK)

@@ -16,7 +16,8 @@ Every error the library raises derives from `LookervaultError`::
     │   ├── RateLimited             429, with Retry-After when Looker sent one
     │   └── Unavailable             5xx, connection refused/reset, timeout
     ├── DependencyError             something an item needs is missing
-    │   └── MissingDependency       names the needed type and id
+    │   ├── MissingDependency       names the needed type and id
+    │   └── MissingLookmlModel      names the LookML model(s) Looker lacks
     ├── MappingError                source id → destination id cannot be resolved
     └── UnsupportedContent          a type or feature the destination cannot take
 
@@ -42,6 +43,7 @@ __all__ = [
     "LookervaultError",
     "MappingError",
     "MissingDependency",
+    "MissingLookmlModel",
     "NotFound",
     "RateLimited",
     "Unavailable",
@@ -213,6 +215,27 @@ class MissingDependency(DependencyError):
         self.needs_id = needs_id
 
 
+class MissingLookmlModel(DependencyError):
+    """An item's queries need LookML models Looker does not have: their project is not deployed there.
+
+    Looker answers `POST /queries` for such a model with a bare 404 (looker-cli
+    #36, #268; looker_deployer #100): the commonest failure of a migration,
+    content restored before its LookML.
+    """
+
+    def __init__(self, content_type: str, item_id: str, models: Sequence[str], detail: str = "") -> None:
+        names = ", ".join(repr(x) for x in models)
+        plural = "s" if len(models) != 1 else ""
+        super().__init__(
+            f"{content_type} {item_id} needs LookML model{plural} {names}, which Looker does not have: "
+            f"deploy the LookML project{plural} defining {'them' if plural else 'it'} on this instance "
+            f"(and configure the model{plural}), then restore again{detail}"
+        )
+        self.content_type = content_type
+        self.item_id = item_id
+        self.models = tuple(models)
+
+
 class MappingError(LookervaultError):
     """A source id cannot be mapped to a destination id."""
 
@@ -241,6 +264,8 @@ def describe(exc: BaseException) -> ErrorInfo:
         details["errors"] = [e.__dict__ for e in exc.errors]
     if isinstance(exc, MissingDependency):
         details["needs"] = f"{exc.needs_type} {exc.needs_id}"
+    if isinstance(exc, MissingLookmlModel):
+        details["needs"] = ", ".join(f"lookml_model {x}" for x in exc.models)
     return ErrorInfo(
         type=type(exc).__name__,
         message=str(exc),

@@ -303,17 +303,21 @@ class IdMap:
             )
             self._cache.pop((kind, source_id), None)
 
-    def set(self, kind: str, source_id: str, destination_id: str, *, created: bool = False) -> None:
+    def set(self, kind: str, source_id: str, destination_id: str, *, created: bool = False,
+            recognisable: bool = True) -> None:
         """Record that `source_id` now lives at `destination_id`.
 
         On the same instance an object at its own id needs no row (`lookup`
-        assumes it), unless restore `created` it there: a new object that got
-        its source's id by chance must be recorded, since it cannot be
-        recognised by identity (restore.identity) later.
+        assumes it), unless restore `created` it there, or found it by other
+        means than its identity (not `recognisable`: a system folder mapped by
+        its role, a personal folder through its user, an object found by name
+        whose created_at differs). Such an object got its source's id by
+        chance and must be recorded, since the identity check
+        (restore.identity) would not recognise it later.
         """
         known = self.get(kind, source_id)
         if known == destination_id or (self.same_instance and source_id == destination_id and known is None
-                                       and not created):
+                                       and not created and recognisable):
             return
         with self._lock:
             self._db.run(

@@ -10,12 +10,12 @@ the backup holds, by their source id.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from .backup import BackupItem, BackupReader
 from .content_types import ContentType
 
-__all__ = ["build_query_catalog", "query_ids", "query_objects"]
+__all__ = ["build_query_catalog", "models_needed", "query_ids", "query_objects"]
 
 Query = Mapping[str, object]
 
@@ -79,3 +79,47 @@ def build_query_catalog(reader: BackupReader) -> dict[str, Query]:
                 if query.get("id") is not None:
                     catalog.setdefault(str(query["id"]), query)
     return catalog
+
+
+def _model_of(holder: Mapping[str, object], lookup: Callable[[str], Query | None]) -> str | None:
+    query = _mapping(holder.get("query"))
+    if query is None and holder.get("query_id") is not None:
+        query = lookup(str(holder["query_id"]))
+    model = query.get("model") if query is not None else None
+    return str(model) if model else None
+
+
+def models_needed(content_type: ContentType, data: Mapping[str, object],
+                  lookup: Callable[[str], Query | None]) -> set[str]:
+    """The LookML models whose queries restoring this item may create.
+
+    A look's or plan's own query, a dashboard's tiles that show a query (their
+    own, their result maker's, a merge's sources); a tile showing a look needs
+    what the look needs, counted with the look. `lookup` finds a query the
+    item names by id only (`build_query_catalog`); a look whose query is held
+    nowhere still names its model in `model.id`.
+    """
+    models: set[str] = set()
+
+    def add(model: object) -> None:
+        if model:
+            models.add(str(model))
+
+    if content_type is ContentType.LOOK or (content_type is ContentType.SCHEDULED_PLAN and data.get("look_id") is None
+                                            and data.get("dashboard_id") is None):
+        add(_model_of(data, lookup))
+        look_model = _mapping(data.get("model")) if content_type is ContentType.LOOK else None
+        if not models and look_model is not None:
+            add(look_model.get("id"))
+    elif content_type is ContentType.DASHBOARD:
+        for element in _list(data.get("dashboard_elements")):
+            if element.get("look_id") is not None:
+                continue
+            for holder in (element, _mapping(element.get("result_maker"))):
+                if holder is not None and (holder.get("query_id") is not None or _mapping(holder.get("query"))):
+                    add(_model_of(holder, lookup))
+                    break
+            merge = _mapping(element.get("merge_result"))
+            for source in _list(merge.get("source_queries") if merge is not None else None):
+                add(_model_of(source, lookup))
+    return models

@@ -26,6 +26,7 @@ from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookervaultError
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.idmap import SourceChoice
+from lookervault_core.restore.preflight import lacking_models
 
 from .deadletters import dead_letters, failed_keys
 from .execution import dependencies_lacking
@@ -34,7 +35,7 @@ from .instance.lanes import BULK, LANE_TAG, bulk_limit, bulk_runs_in_progress, l
 from .partitions import prune_partitions, stale_keys, sync_partitions
 from .resources import BackupResource, LookerResource, RestoreStateResource
 from .snapshot import snapshot_command
-from .summary import RunSummary, summarize
+from .summary import RunSummary, summarize, totals
 
 __all__ = ["main"]
 
@@ -48,7 +49,8 @@ MAX_PLANNED_KEYS = 100
 #: Keys a selected-keys run failed are tried once more as partitions of range runs (at most this many
 #: runs and `MAX_PLANNED_KEYS` x 10 keys), so that those failing again show as FAILED partitions.
 MAX_RETRY_RUNS = 20
-_PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+#: The project's dagster.yaml, as installed with the package (a link to the checkout's in a source tree).
+INSTANCE_YAML = Path(__file__).resolve().parent / "instance" / "dagster.yaml"
 
 
 def instance() -> dg.DagsterInstance:
@@ -59,8 +61,13 @@ def instance() -> dg.DagsterInstance:
         os.environ["DAGSTER_HOME"] = str(home)
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists() and _PROJECT_DAGSTER_YAML.exists():
-        shutil.copy(_PROJECT_DAGSTER_YAML, home / "dagster.yaml")
+    if not (home / "dagster.yaml").exists():
+        if not INSTANCE_YAML.is_file():
+            raise click.ClickException(
+                f"{INSTANCE_YAML} is missing from this install of lookervault-restore, so {home} would run without "
+                "its run queue lanes, pools and run monitoring: reinstall the package, or copy the project's "
+                f"dagster.yaml into {home}")
+        shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
     return dg.DagsterInstance.get()
 
 
@@ -225,25 +232,43 @@ def run_selected_keys(
     return summarize(ct, result)
 
 
-def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: float) -> None:
-    totals: dict[str, int] = {}
+def _failed_items(summaries: Sequence[RunSummary]) -> list[tuple[str, str, str]]:
+    """(type, id, error) of every item that failed, and (types, "", error) of a run that died before its items."""
+    out: list[tuple[str, str, str]] = []
     for s in summaries:
-        for k, v in s.counts.items():
-            totals[k] = totals.get(k, 0) + v
-    processed = sum(v for k, v in totals.items())
+        out.extend((s.content_type.label, key, error) for key, error in s.errors.items())
+        if s.run_error and not s.errors and not s.success:
+            out.append((s.content_type.plural, "", f"run failed: {s.run_error}"))
+    return out
+
+
+def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: float,
+                     lacking: dict[str, int] | None = None, *, dry_run: bool = False) -> None:
+    counts = totals(summaries)
+    processed = sum(v for k, v in counts.items())
+    failed = _failed_items(summaries)
     if as_json:
-        click.echo(json.dumps({
+        report: dict[str, object] = {
             "runs": [s.as_dict() for s in summaries],
-            "totals": totals,
+            "totals": counts,
+            "failed_items": [{"content_type": ct, "id": key, "error": error} for ct, key, error in failed],
             "duration_s": round(elapsed, 3),
             "items_per_s": round(processed / elapsed, 2) if elapsed else 0.0,
-        }, indent=2))
+        }
+        if lacking is not None:
+            report["lacking_models"] = lacking
+        click.echo(json.dumps(report, indent=2))
         return
     for s in summaries:
         click.echo(s.line())
-    counts = ", ".join(f"{v} {k}" for k, v in totals.items() if v)
+    listed = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     rate = processed / elapsed if elapsed else 0.0
-    click.echo(f"total: {processed} items ({counts or 'nothing to do'}) in {elapsed:.1f} s, {rate:.1f} items/s")
+    click.echo(f"total: {processed} items ({listed or 'nothing to do'}) in {elapsed:.1f} s, {rate:.1f} items/s")
+    if failed:
+        # Last, so that a preflight's answer is the end of its output.
+        click.echo(f"{'cannot be restored' if dry_run else 'failed'} ({len(failed)}):")
+        for ct, key, error in failed:
+            click.echo(f"  {ct} {key}: {error}" if key else f"  {ct}: {error}")
 
 
 @click.group()
@@ -322,6 +347,28 @@ def _describe(choice: SourceChoice) -> str:
     return f"source instance: {choice.source!r} ({choice.origin}); ids are mapped, never assumed equal"
 
 
+def _lacking_models(backup_path: str, keys: Sequence[tuple[ContentType, str]]) -> dict[str, int]:
+    """The preflight: LookML models the selection needs that Looker lacks, with how many items need each (reads only)."""
+    with BackupResource(path=backup_path).open() as reader, LookerResource().connect() as client:
+        return lacking_models(client, reader, keys)
+
+
+def _ids_lacking(reader: BackupReader, types: Sequence[ContentType], ids: Sequence[str]) -> str:
+    """What is wrong with `--ids` naming items the backup does not hold; "" when it holds them all.
+
+    An id counts when any of the selected types (or, without `--types`, any
+    type) has it; the other filters may still leave it out.
+    """
+    among = list(types) or list(ContentType)
+    lacking = [i for i in dict.fromkeys(ids) if not any(reader.has(ct, i) for ct in among)]
+    if not lacking:
+        return ""
+    if types:
+        what = " or ".join(ct.label for ct in types)
+        return f"--ids: not in the backup: {', '.join(f'{what} {i}' for i in lacking)}; nothing was restored"
+    return f"--ids: no item of any type in the backup has id {', '.join(lacking)}; nothing was restored"
+
+
 def restore_backup(
     backup_path: str,
     *,
@@ -352,8 +399,11 @@ def restore_backup(
                 types=list(types) or None, ids=list(ids) or None, folder_ids=list(folders) or None,
                 owner_ids=list(owners) or None, updated_from=updated_from, updated_to=updated_to,
             )
+            bad_ids = _ids_lacking(reader, types, ids)
     except LookervaultError as exc:
         raise click.ClickException(str(exc)) from exc
+    if bad_ids:
+        raise click.ClickException(bad_ids)
     choice = source_choice(backup_path, source_instance)
     if not as_json:
         click.echo(f"backup: {report.describe()}")
@@ -372,6 +422,16 @@ def restore_backup(
             click.echo(f"with dependencies Looker lacks: {', '.join(f'{ct.label} {i}' for ct, i in needed) or 'none'}")
         for ct, item_id in needed:
             by_type.setdefault(ct, []).append(item_id)
+    lacking: dict[str, int] | None = None
+    if dry_run:
+        # Before any run: content restored before its LookML is deployed is the commonest failure.
+        try:
+            lacking = _lacking_models(backup_path, [(ct, i) for ct, ids in by_type.items() for i in ids])
+        except LookervaultError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if not as_json:
+            listed = ", ".join(f"{name} ({n} item{'s' if n != 1 else ''})" for name, n in lacking.items())
+            click.echo(f"LookML models Looker lacks (deploy their projects first): {listed or 'none'}")
     options: dict[str, object] = {"dry_run": dry_run, "skip_modified": skip_modified}
     if exact_access:
         options["exact_access"] = True
@@ -394,8 +454,10 @@ def restore_backup(
         deferred.setdefault(s.content_type, []).extend(s.deferred_keys)
     for ct in TYPE_ORDER:
         if deferred.get(ct):
-            summaries.extend(run_type(inst, ct, deferred[ct], options))
-    _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
+            for again in run_type(inst, ct, deferred[ct], options):
+                again.second_pass = True
+                summaries.append(again)
+    _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds(), lacking, dry_run=dry_run)
     return 1 if any(s.failed for s in summaries) or report.unrestorable else 0
 
 

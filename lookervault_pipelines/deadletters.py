@@ -59,7 +59,7 @@ def _latest_failures(instance: dg.DagsterInstance, ct: ContentType) -> dict[str,
         for rec in result.records:
             obs = rec.asset_observation
             if obs is not None and obs.partition and obs.partition not in latest \
-                    and _text(obs.metadata.get("status")) in _OUTCOMES:
+                    and _text(obs.metadata.get("status")) in _OUTCOMES and "dry_run" not in obs.metadata:
                 latest[obs.partition] = rec
         if not result.has_more:
             break

@@ -33,8 +33,12 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-__all__ = ["DATA_VERSION_TAG", "Recorded", "carry_forward", "latest_restored", "restored_from"]
+from lookervault_core.restore import Action
 
+__all__ = ["DATA_VERSION_TAG", "RE_RECORDED_BY", "Recorded", "carry_forward", "latest_restored", "restored_from"]
+
+#: Metadata of a standing materialization recorded again by a failing run (`carry_forward`): that run's id.
+RE_RECORDED_BY = "re_recorded_by"
 #: Dagster's data version tag, one of the few the event log indexes per partition.
 DATA_VERSION_TAG = "dagster/data_version"
 
@@ -172,6 +176,8 @@ def carry_forward(instance: dg.DagsterInstance, asset_key: dg.AssetKey, recorded
     """The standing materializations of `recorded` keys again, so a failing run does not turn them FAILED."""
     by_id = {r.storage_id: k for k, r in recorded.items()}
     for rec, mat in _materializations(instance, asset_key, by_id):
+        # This run found the item unchanged: the standing record's action ("created") is not this run's,
+        # and the run counts it among its unchanged items already (RE_RECORDED_BY tells summary.py).
         yield dg.AssetMaterialization(asset_key=asset_key, partition=by_id[rec.storage_id], tags=mat.tags, metadata={
-            **mat.metadata, "note": f"unchanged since run {rec.run_id}; re-recorded because run {run_id} "
-                                    f"failed for other items"})
+            **mat.metadata, "action": Action.UNCHANGED.value, RE_RECORDED_BY: run_id,
+            "note": f"unchanged since run {rec.run_id}; re-recorded because run {run_id} failed for other items"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -10,8 +11,9 @@ from lookervault_core.content_types import ContentType
 from lookervault_core.restore import Action
 
 from .execution import ALREADY_RECORDED, SKIPPED_MODIFIED, STALE
+from .recorded import RE_RECORDED_BY
 
-__all__ = ["RunSummary", "summarize"]
+__all__ = ["RunSummary", "summarize", "totals"]
 
 
 @dataclass
@@ -28,6 +30,10 @@ class RunSummary:
     run_error: str = ""
     #: Set when the run's failed items were tried again by later runs, whose outcome counts instead.
     note: str = ""
+    #: What happened to each key that has an event of its own (unchanged items may have none).
+    actions: dict[str, str] = field(default_factory=dict)
+    #: A run restoring again items that were written before what they softly reference (see `totals`).
+    second_pass: bool = False
 
     @property
     def failed(self) -> bool:
@@ -37,7 +43,7 @@ class RunSummary:
         return {
             "content_type": self.content_type.plural, "run_id": self.run_id, "success": self.success,
             "counts": self.counts, "failed": self.errors, "run_error": self.run_error,
-            **({"note": self.note} if self.note else {}),
+            **({"note": self.note} if self.note else {}), **({"second_pass": True} if self.second_pass else {}),
         }
 
     def line(self) -> str:
@@ -45,6 +51,8 @@ class RunSummary:
         text = f"{self.content_type.plural}: {counts} (run {self.run_id[:8]})"
         if self.note:
             text += f"; {self.note}"
+        if self.second_pass:
+            text += "; again, to set references to items restored after them"
         for key, err in self.errors.items():
             text += f"\n  FAILED {self.content_type.label} {key}: {err}"
         if self.run_error and not self.errors:
@@ -63,6 +71,10 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
     summary.counts = {a.value: 0 for a in Action} | {"failed": 0}
     for mat in result.asset_materializations_for_node(node):
         action = _text(mat.metadata.get("action", "unknown"))
+        if mat.partition is not None:
+            summary.actions[mat.partition] = action
+        if _text(mat.metadata.get(RE_RECORDED_BY, "")) == result.run_id:
+            continue  # unchanged, and counted in the run's ALREADY_RECORDED observation
         summary.counts[action] = summary.counts.get(action, 0) + 1
         if "deferred" in mat.metadata and mat.partition is not None:
             summary.deferred_keys.append(mat.partition)
@@ -80,7 +92,45 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
         elif status in ("dry_run", SKIPPED_MODIFIED):
             action = _text(obs.metadata.get("action", "unknown"))
             summary.counts[action] = summary.counts.get(action, 0) + 1
+            if obs.partition is not None:
+                summary.actions[obs.partition] = action
     failures = result.get_step_failure_events()
     if failures:
         summary.run_error = failures[0].message or "step failed"
     return summary
+
+
+#: A later action that does not replace the first one in the totals: an item created, then updated.
+_KEEPS_FIRST = {Action.CREATED.value: {Action.UPDATED.value, Action.UNCHANGED.value},
+                Action.WOULD_CREATE.value: {Action.WOULD_UPDATE.value, Action.UNCHANGED.value},
+                Action.UPDATED.value: {Action.UNCHANGED.value}}
+
+
+def totals(summaries: Sequence[RunSummary]) -> dict[str, int]:
+    """Items per outcome, each item counted once.
+
+    A second pass restores again items the first one wrote before something
+    they softly reference (a user before its home folder): its outcome
+    replaces the first one's (an unchanged user whose home folder is set now
+    was updated; a failure fails the item), except that an item created and
+    then updated was created.
+    """
+    out: dict[str, int] = {}
+    first: dict[tuple[ContentType, str], str] = {}
+    for s in summaries:
+        if s.second_pass:
+            continue
+        for k, v in s.counts.items():
+            out[k] = out.get(k, 0) + v
+        first.update({(s.content_type, key): action for key, action in s.actions.items()})
+    for s in summaries:
+        if not s.second_pass:
+            continue
+        later = {**s.actions, **dict.fromkeys(s.failed_keys, "failed")}
+        for key, action in later.items():
+            before = first.get((s.content_type, key), Action.UNCHANGED.value)
+            if action == before or action in _KEEPS_FIRST.get(before, ()):
+                continue
+            out[before] = out.get(before, 0) - 1
+            out[action] = out.get(action, 0) + 1
+    return out

@@ -18,6 +18,8 @@ from ..content_types import ContentType
 from ..errors import ErrorInfo, LookerApiError, LookervaultError, describe
 from ..graph import Ref, dependency_graph, query_links, references, restore_order
 from ..looker.ratelimit import AdaptiveRateLimiter
+from ..queries import models_needed
+from .preflight import lacking_models
 from .prefetch import LISTABLE
 from .restorer import Restorer
 from .result import Action, RestoreResult
@@ -54,6 +56,8 @@ class BatchSummary:
     second_pass: list[Outcome] = field(default_factory=list)
     duration_s: float = 0.0
     cycles: list[list[Key]] = field(default_factory=list)
+    #: A dry run's preflight: LookML model → how many items need it that Looker lacks (see restore.preflight).
+    lacking_models: dict[str, int] = field(default_factory=dict)
 
     @property
     def processed(self) -> int:
@@ -88,8 +92,30 @@ def plan(restorer: Restorer, keys: Iterable[Key]) -> tuple["nx.DiGraph[Key]", li
         entries.append((ct, item_id, references(ct, data)))
         queries[(ct, item_id)] = query_links(ct, data)
     graph = dependency_graph(entries, queries)
+    _model_edges(restorer, graph, entries)
     _, cycles = restore_order(graph)
     return graph, cycles
+
+
+def _model_edges(restorer: Restorer, graph: "nx.DiGraph[Key]",
+                 entries: Sequence[tuple[ContentType, str, list[Ref]]]) -> None:
+    """An item whose queries need a LookML model waits for that model's configuration in the same batch.
+
+    Looker answers `POST /queries` of a model it lacks with 404 (looker-cli #36):
+    restored at once, a look could race the model it needs.
+    """
+    models = {item_id for ct, item_id, _ in entries if ct is ContentType.LOOKML_MODEL}
+    if not models:
+        return
+    for ct, item_id, _ in entries:
+        if ct not in (ContentType.LOOK, ContentType.DASHBOARD, ContentType.SCHEDULED_PLAN):
+            continue
+        try:
+            data = restorer.backup.get(ct, item_id).data
+        except LookervaultError:
+            continue
+        for model in models_needed(ct, data, restorer.backup_query) & models:
+            graph.add_edge((ContentType.LOOKML_MODEL, model), (ct, item_id))
 
 
 #: A type with at least this many items in a batch is listed in bulk first (see restore.prefetch).
@@ -107,6 +133,14 @@ def _prefetch(restorer: Restorer, keys: Sequence[Key]) -> None:
             logger.warning("listing %ss failed (%s); reading them one by one", content_type.label, exc)
             continue
         logger.info("listed %d live %ss in bulk", listed, content_type.label)
+
+
+def _preflight(restorer: Restorer, keys: Sequence[Key]) -> dict[str, int]:
+    """The LookML models a dry run's selection needs that Looker lacks, logged one per line."""
+    lacking = lacking_models(restorer.client, restorer.backup, keys, lookup=restorer.backup_query)
+    for model, n in lacking.items():
+        logger.warning("LookML model %r is not in Looker; %d item(s) need it: deploy its project first", model, n)
+    return lacking
 
 
 def _failure(key: Key, exc: BaseException, started: float) -> ItemFailure:
@@ -181,6 +215,7 @@ def restore_many(
     restored a second time at the end, which sets it.
     """
     started = time.perf_counter()
+    lacking = _preflight(restorer, keys) if restorer.dry_run else {}
     _prefetch(restorer, keys)
     graph, cycles = plan(restorer, keys)
     for cycle in cycles:
@@ -188,7 +223,7 @@ def restore_many(
             graph.remove_edge(cycle[-1], cycle[0])
     while not nx.is_directed_acyclic_graph(graph):
         graph.remove_edge(*nx.find_cycle(graph)[0])
-    summary = BatchSummary(cycles=cycles)
+    summary = BatchSummary(cycles=cycles, lacking_models=lacking)
     waiting = {node: graph.in_degree(node) for node in graph}
     ready = [node for node, n in waiting.items() if n == 0]
     lock = threading.Lock()

@@ -8,7 +8,7 @@ from looker_sdk.sdk.api40 import models as m
 
 from ..content_types import ContentType as CT
 from ..content_types import fields_param, writable_fields
-from ..errors import MissingDependency, UnrestorableItem
+from ..errors import MissingDependency, MissingLookmlModel, NotFound, UnrestorableItem
 from ..graph import Ref
 from .item import ItemRun, Payload, as_dict
 from .payload import body_from, diff, mappings, same, sequence
@@ -29,22 +29,43 @@ _SECRET_FREE_TYPES = frozenset({"email"})
 _LAYOUT_FIELDS = fields_param(m.DashboardLayout, "id")
 
 _ROOT_FLAGS = ("is_shared_root", "is_users_root", "is_embed_shared_root", "is_embed_users_root")
-_ROOTS_FIELDS = fields_param(m.FolderBase, "id", *_ROOT_FLAGS)
+_ROOTS_FIELDS = fields_param(m.FolderBase, "id", "name", "parent_id", *_ROOT_FLAGS)
+#: Looker quirk: every instance lists a "LookML Dashboards" system folder with
+#: the id "lookml" and no parent (looker-api.md, "Recorded from real instances");
+#: it holds the LookML dashboards and cannot be created.
+LOOKML_FOLDER_ID = "lookml"
 _PERSONAL_FIELDS = fields_param(m.User, "id", "personal_folder_id")
 
 
+def _roots(run: ItemRun) -> list[Payload]:
+    """The destination's folders as `all_folders` lists them (system ones among them), read once per Restorer."""
+    roots = run.restorer.cached("folder-roots", lambda: [
+        as_dict(f) for f in run.call(lambda: run.sdk.all_folders(fields=_ROOTS_FIELDS))
+    ])
+    assert isinstance(roots, list)
+    return roots
+
+
+def _is_lookml_folder(folder: Mapping[str, object]) -> bool:
+    return str(folder.get("id")) == LOOKML_FOLDER_ID and folder.get("parent_id") is None
+
+
 def _system_folder(run: ItemRun) -> RestoreResult | None:
-    """Map Shared/Users/embed roots and personal folders; they are never created."""
+    """Map Shared/Users/embed roots, LookML Dashboards and personal folders; they are never created.
+
+    Matched by what they are on the destination (root flags, the `lookml`
+    folder), never by their source id: system ids differ per instance
+    (Shared is 801 on one real instance).
+    """
     data = run.data
     flag = next((f for f in _ROOT_FLAGS if data.get(f)), None)
     dest: str | None = None
     if flag is not None:
-        roots = run.restorer.cached("folder-roots", lambda: [
-            as_dict(f) for f in run.call(lambda: run.sdk.all_folders(fields=_ROOTS_FIELDS))
-        ])
-        assert isinstance(roots, list)
-        dest = next((str(r["id"]) for r in roots if r.get(flag)), None)
+        dest = next((str(r["id"]) for r in _roots(run) if r.get(flag)), None)
         what = flag.removeprefix("is_").replace("_", " ")
+    elif _is_lookml_folder({**data, "id": run.source_id}):
+        dest = next((str(r["id"]) for r in _roots(run) if _is_lookml_folder(r)), None)
+        what = "LookML Dashboards"
     elif data.get("is_personal") or data.get("is_embed"):
         what = "personal folder"
         owner = data.get("creator_id")
@@ -56,7 +77,9 @@ def _system_folder(run: ItemRun) -> RestoreResult | None:
     else:
         return None
     if dest is not None:
-        run.remember(CT.FOLDER.label, run.source_id, dest)
+        # Mapped by its role or its user, not by identity: an empty instance's Shared
+        # folder has the backup's id by chance, and another created_at.
+        run.remember(CT.FOLDER.label, run.source_id, dest, recognisable=False)
     run.note(f"{what}: system folder, mapped{'' if dest else ' (no match in Looker)'}, never created")
     return run.finish(Action.SKIPPED, dest)
 
@@ -138,13 +161,35 @@ def ensure_query(run: ItemRun, query: object, query_id: object, field: str, *,
             "instance that has the query, or back up with the query included",
         )
     run.changed(field)
-    created = run.write(lambda: run.sdk.create_query(wanted))  # type: ignore[arg-type]
+    model = str(wanted.get("model") or "")
+    if run.dry_run and not _has_model(run, model):
+        raise MissingLookmlModel(run.content_type.label, run.source_id, [model], f" ({field})")
+    try:
+        created = run.write(lambda: run.sdk.create_query(wanted))  # type: ignore[arg-type]
+    except NotFound as exc:
+        # Looker quirk: a query of a model the instance does not have is a bare
+        # 404 "The resource you're looking for could not be found" (looker-cli #36, #268).
+        raise MissingLookmlModel(run.content_type.label, run.source_id, [model],
+                                 f" ({field}: Looker answered 404 to creating its query, "
+                                 f"explore {wanted.get('view')!r})") from exc
     if created is None:
         return None
     new_id = str(created["id"])
     if query_id is not None:
         run.remember("query", str(query_id), new_id)
     return new_id
+
+
+def _has_model(run: ItemRun, model: str) -> bool:
+    """Whether Looker has this LookML model, or this restore brings its configuration (a dry run's check).
+
+    Asked once per model and Restorer: a dry run writes nothing, so the answer holds.
+    """
+    if run.restorer.backup.has(CT.LOOKML_MODEL, model):
+        return True
+    found = run.restorer.cached(f"lookml-model:{model}", lambda: run.get(
+        lambda: run.sdk.lookml_model(model, fields="name")) is not None)
+    return bool(found)
 
 
 def titled_in_folder(run: ItemRun, search: Callable[[], Sequence[object]]) -> Callable[[], Payload | None]:

@@ -20,6 +20,14 @@ peer tool that writes dashboards through the same API):
 - A backup blob may lack parts (LookerVault captured dashboards through
   `search_dashboards`): restore never deletes a live part because the backup
   lacks it — LookerVault's own restore deleted every tile that way.
+- A slug already taken, by a dashboard in the Trash too, is 409 "The resource
+  already exists." on create and update (looker-cli #14, #306). As gzr's
+  import does (lib/gzr/commands/dashboard/import.rb, `sync_dashboard`), the
+  backup's own dashboard found in the Trash with that slug is brought back
+  (`deleted: false`, its id, URL and favourites kept); any other holder keeps
+  the slug and the dashboard is written without it.
+- LookML dashboards (ids `model::name`) are defined by deployed LookML: they
+  are reported, never created.
 """
 
 from __future__ import annotations
@@ -31,9 +39,10 @@ from looker_sdk.sdk.api40 import models as m
 
 from ..content_types import ContentType as CT
 from ..content_types import nested_writable, writable_fields
-from ..errors import UnrestorableItem
+from ..errors import MissingLookmlModel, NotFound, UnrestorableItem, ValidationFailed
 from ..graph import Ref
 from .content import ensure_query, owner_and_folder, titled_in_folder
+from .identity import same_object
 from .item import ItemRun, Payload, as_dict
 from .payload import body_from, diff, mappings
 from .result import Action, RestoreResult
@@ -68,6 +77,8 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
             Looker nor in the backup, a tile whose query only the source had).
     """
     sdk, data = run.sdk, run.data
+    if "::" in run.source_id:
+        return _lookml_dashboard(run)
     body = run.body()
     owner_and_folder(run, body)
     # Check every look a tile shows before writing anything, so a missing one
@@ -76,9 +87,27 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
              for el in mappings(data.get("dashboard_elements")) if el.get("look_id") is not None}
     find = titled_in_folder(run, lambda: sdk.search_dashboards(title=str(body.get("title")),
                                                                 folder_id=str(body.get("folder_id"))))
-    action, dest_id, after = run.upsert(None, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
-                                        update=sdk.update_dashboard, find=find,  # type: ignore[arg-type]
-                                        live=run.counterpart(sdk.dashboard))
+    live = run.counterpart(sdk.dashboard)
+    try:
+        action, dest_id, after = run.upsert(None, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
+                                            update=sdk.update_dashboard, find=find,  # type: ignore[arg-type]
+                                            live=live)
+    except ValidationFailed as exc:
+        if not _slug_taken(exc, body):
+            raise
+        holder = _slug_holder(run, str(body["slug"]))
+        if holder is None:
+            run.note(f"slug {body['slug']} is another dashboard's in Looker (409); written without it, "
+                     "so Looker gave it a new one")
+            body.pop("slug")
+        else:
+            live = holder
+            where = "in Looker's Trash" if holder.get("deleted") else "in Looker"
+            run.note(f"the backup's own dashboard {holder.get('id')} was {where} with slug {body['slug']}; "
+                     f"{'brought back' if holder.get('deleted') else 'updated'}")
+        action, dest_id, after = run.upsert(None, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
+                                            update=sdk.update_dashboard, find=find,  # type: ignore[arg-type]
+                                            live=live)
     if action is Action.SKIPPED:
         return run.finish(action, dest_id, after)
     live = after if after is not None else (run.get(lambda: sdk.dashboard(dest_id)) if dest_id else None) or {}
@@ -93,11 +122,62 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
         run.note("backup holds no tiles for this dashboard; live tiles left as they are")
     parts.place(layouts)
     if parts.unrestorable:
+        rest = " (everything else of the dashboard was restored)"
+        if len(parts.unrestorable) == len(parts.models_lacking):
+            raise MissingLookmlModel(CT.DASHBOARD.label, run.source_id, sorted(set(parts.models_lacking)),
+                                     f" ({'; '.join(parts.unrestorable)}){rest}")
+        raise UnrestorableItem(CT.DASHBOARD.label, run.source_id, "; ".join(parts.unrestorable) + rest)
+    return run.finish(action, dest_id, live)
+
+
+def _slug_taken(exc: ValidationFailed, body: Mapping[str, object]) -> bool:
+    """Whether Looker refused the dashboard for its slug.
+
+    Looker quirk: a slug held by another dashboard, one in the Trash too, is
+    409 "The resource already exists." with no `errors[]`, on POST and PATCH
+    (looker-cli #14, #306); a duplicate title is 422 with `errors[]`.
+    """
+    return exc.status == 409 and not exc.errors and body.get("slug") is not None
+
+
+def _slug_holder(run: ItemRun, slug: str) -> Payload | None:
+    """The backup's own dashboard when Looker has it with this slug, in the Trash or not, else None.
+
+    As gzr's import (`search_dashboards_by_slug`, live ones then trashed ones,
+    then `deleted: false`): the holder is found by `search_dashboards(slug=, deleted="true")` (both string
+    parameters in the API description); it is this
+    backup's dashboard when restore.identity says so (the same `created_at`)
+    or the id map maps the backup's dashboard to it.
+    """
+    for deleted in (None, "true"):  # search_* leaves the Trash out unless asked
+        found = run.call(lambda: run.sdk.search_dashboards(slug=slug, deleted=deleted))
+        for holder in map(as_dict, found):
+            if holder.get("slug") != slug:
+                continue  # search treats `_` and `%` as wildcards
+            holder_id = str(holder.get("id"))
+            if same_object(CT.DASHBOARD, run.data, holder) or \
+                    run.resolve(CT.DASHBOARD.label, run.source_id) == holder_id:
+                return run.get(lambda: run.sdk.dashboard(holder_id))
+    return None
+
+
+def _lookml_dashboard(run: ItemRun) -> RestoreResult:
+    """A LookML dashboard (`model::name`): reported, never created; Looker has it when its LookML is deployed.
+
+    Raises:
+        UnrestorableItem: Looker does not have it.
+    """
+    model = run.source_id.partition("::")[0]
+    try:
+        live = as_dict(run.call(lambda: run.sdk.dashboard(run.source_id, fields="id")))
+    except NotFound as exc:
         raise UnrestorableItem(
             CT.DASHBOARD.label, run.source_id,
-            "; ".join(parts.unrestorable) + " (everything else of the dashboard was restored)",
-        )
-    return run.finish(action, dest_id, live)
+            f"a LookML dashboard is defined in the LookML of model {model!r} and cannot be created through the "
+            "API; deploy the LookML project that has it",
+        ) from exc
+    run.note("LookML dashboard: defined in deployed LookML, which Looker has; never written")
+    return run.finish(Action.SKIPPED, str(live.get("id") or run.source_id))
 
 
 def _tabs(layouts: Sequence[Mapping[str, object]]) -> dict[str, str]:
@@ -154,6 +234,8 @@ class _Parts:
         self.parts_created = False
         #: What could not be restored, one line per tile.
         self.unrestorable: list[str] = []
+        #: The LookML model each tile lacking one needs (one entry per such tile).
+        self.models_lacking: list[str] = []
 
     # --- filters ---------------------------------------------------------------------
 
@@ -231,6 +313,12 @@ class _Parts:
                 source = self._source(el, src, unclaimed)
             except UnrestorableItem as exc:
                 self.unrestorable.append(f"tile {src} ({el.get('title') or el.get('type')}): {exc.reason}")
+                continue
+            except MissingLookmlModel as exc:
+                # The tile fails alone; the rest of the dashboard is restored.
+                self.unrestorable.append(f"tile {src} ({el.get('title') or el.get('type')}) needs LookML model "
+                                         f"{', '.join(exc.models)}")
+                self.models_lacking.extend(exc.models)
                 continue
             body = {**body_from(el, _ELEMENT, _ELEMENT_NESTED), **source}
             maker = _maker_body(el)

@@ -161,10 +161,11 @@ class ItemRun:
         """Destination id of a source id; None when it has no counterpart yet (see IdMap.resolve)."""
         return self.restorer.idmap.resolve(kind, source_id)
 
-    def remember(self, kind: str, source_id: str, destination_id: str, *, created: bool = False) -> None:
+    def remember(self, kind: str, source_id: str, destination_id: str, *, created: bool = False,
+                 recognisable: bool = True) -> None:
         """Record a destination id (not in a dry run, which must leave no trace); see IdMap.set."""
         if not self.dry_run:
-            self.restorer.idmap.set(kind, source_id, destination_id, created=created)
+            self.restorer.idmap.set(kind, source_id, destination_id, created=created, recognisable=recognisable)
 
     def forget(self, kind: str, source_id: str) -> None:
         """Drop a stale mapping (not in a dry run, which must leave no trace)."""
@@ -302,7 +303,8 @@ class ItemRun:
         dest = str(live[key])
         # Found by its natural key (or already mapped): record it either way,
         # so what refers to it resolves, whatever this call goes on to do.
-        self.remember(self.content_type.label, self.source_id, dest)
+        self.remember(self.content_type.label, self.source_id, dest,
+                      recognisable=same_object(self.content_type, self.data, live))
         if self.restorer.skip_modified and self.modified_since_backup(live):
             self.note("changed in Looker since the backup; skipped (--skip-modified)")
             self.modified_in_looker = True

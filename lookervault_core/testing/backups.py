@@ -32,6 +32,7 @@ __all__ = [
     "build_backup",
     "build_legacy_backup",
     "build_synthetic_backup",
+    "every_type_items",
     "lookervault_backup_items",
     "orphan_plan",
     "sample_items",
@@ -107,36 +108,37 @@ def _groups() -> list[Item]:
     return [group("3", "Sales Team", 1), group("4", "Marketing Team", 1)]
 
 
+def _user(user_id: str, first: str, last: str, group: str, role: str, home: str, personal: str) -> Item:
+    email = f"{first.lower()}.{last.lower()}@example.com"
+    return (CT.USER, {
+        "can": _can("show", "index", "show_details", "index_details", "sudo"),
+        "avatar_url": f"https://gravatar.lookercdn.com/avatar/{user_id}?s=156&d=blank",
+        "credentials_email": {
+            "can": _can("show_password_reset_url"),
+            "created_at": "2023-11-02T10:00:00.000+00:00",
+            "email": email, "forced_password_reset_at_next_login": False, "user_id": user_id,
+            "is_disabled": False, "logged_in_at": "2024-03-01T08:12:44.000+00:00",
+            "password_reset_url": None, "account_setup_url": None, "type": "email",
+            "url": f"{_HOST}/api/4.0/users/{user_id}/credentials_email",
+            "user_url": f"{_HOST}/api/4.0/users/{user_id}",
+        },
+        "credentials_api3": [], "display_name": f"{first} {last}", "email": email,
+        "first_name": first, "group_ids": [group], "home_folder_id": home, "id": user_id,
+        "is_disabled": False, "last_name": last, "locale": "en",
+        "looker_versions": ["24.2.0"], "models_dir_validated": False,
+        "personal_folder_id": personal, "presumed_looker_employee": False,
+        "role_ids": [role], "sessions": [], "ui_state": {"homepageGroupIdPreference": "1"},
+        "verified_looker_employee": False, "roles_externally_managed": False,
+        "allow_direct_roles": True, "allow_normal_group_membership": True,
+        "allow_roles_from_normal_groups": True, "is_iam_admin": False,
+        "can_manage_api3_creds": False, "is_service_account": False,
+        "is_embed_user": False, "url": f"{_HOST}/api/4.0/users/{user_id}",
+    })
+
+
 def _users() -> list[Item]:
-    def user(user_id: str, first: str, last: str, group: str, role: str, home: str,
-             personal: str) -> Item:
-        email = f"{first.lower()}.{last.lower()}@example.com"
-        return (CT.USER, {
-            "can": _can("show", "index", "show_details", "index_details", "sudo"),
-            "avatar_url": f"https://gravatar.lookercdn.com/avatar/{user_id}?s=156&d=blank",
-            "credentials_email": {
-                "can": _can("show_password_reset_url"),
-                "created_at": "2023-11-02T10:00:00.000+00:00",
-                "email": email, "forced_password_reset_at_next_login": False, "user_id": user_id,
-                "is_disabled": False, "logged_in_at": "2024-03-01T08:12:44.000+00:00",
-                "password_reset_url": None, "account_setup_url": None, "type": "email",
-                "url": f"{_HOST}/api/4.0/users/{user_id}/credentials_email",
-                "user_url": f"{_HOST}/api/4.0/users/{user_id}",
-            },
-            "credentials_api3": [], "display_name": f"{first} {last}", "email": email,
-            "first_name": first, "group_ids": [group], "home_folder_id": home, "id": user_id,
-            "is_disabled": False, "last_name": last, "locale": "en",
-            "looker_versions": ["24.2.0"], "models_dir_validated": False,
-            "personal_folder_id": personal, "presumed_looker_employee": False,
-            "role_ids": [role], "sessions": [], "ui_state": {"homepageGroupIdPreference": "1"},
-            "verified_looker_employee": False, "roles_externally_managed": False,
-            "allow_direct_roles": True, "allow_normal_group_membership": True,
-            "allow_roles_from_normal_groups": True, "is_iam_admin": False,
-            "can_manage_api3_creds": False, "is_service_account": False,
-            "is_embed_user": False, "url": f"{_HOST}/api/4.0/users/{user_id}",
-        })
-    return [user("5", "Alice", "Analyst", "3", "7", "11", "21"),
-            user("6", "Bob", "Marketer", "4", "8", "12", "22")]
+    return [_user("5", "Alice", "Analyst", "3", "7", "11", "21"),
+            _user("6", "Bob", "Marketer", "4", "8", "12", "22")]
 
 
 # --- LookML -----------------------------------------------------------------------------
@@ -601,6 +603,126 @@ def lookervault_backup_items() -> list[Item]:
         if ct is CT.SCHEDULED_PLAN:
             out.append(_sftp_plan())
     return out
+
+
+# --- every type, with content in personal folders (issue 16) -------------------------------
+
+#: (id, first, last, home folder, personal folder) of `every_type_items()`'s users.
+_PEOPLE = (("1", "Alan", "Johnson", "5", "5"), ("2", "Beth", "Lopez", "1", "6"),
+           ("3", "Chen", "Wu", "7", "7"), ("4", "Dana", "Kim", "1", "20"))
+#: (id, name, parent) of its regular folders; 5-7 are personal, 12 and 13 below personal ones.
+_TREE = (("3", "Sales", "1"), ("4", "Marketing", "1"), ("8", "Regional", "3"), ("9", "EMEA", "8"),
+         ("10", "Campaigns", "4"), ("11", "Finance", "1"), ("12", "Drafts", "5"), ("13", "Experiments", "7"),
+         ("14", "Q1_2024", "1"), ("15", "Q1-2024", "1"), ("16", "Archive", "11"))
+#: (id, title, folder, owner) of its looks and dashboards.
+_LOOKS = (("1", "Revenue", "3", "1"), ("2", "Orders", "3", "2"), ("3", "Leads", "4", "2"),
+          ("4", "My revenue", "5", "1"), ("5", "Regional orders", "8", "1"), ("6", "EMEA orders", "9", "3"),
+          ("7", "Campaign reach", "10", "2"), ("8", "Budget", "11", "4"), ("9", "Draft revenue", "12", "1"),
+          ("10", "Beth's leads", "6", "2"), ("11", "Trial", "13", "3"), ("12", "Old budget", "16", "4"))
+_DASHBOARDS = (("1", "Sales KPIs", "3", "1"), ("2", "Marketing KPIs", "4", "2"), ("3", "Alan's board", "5", "1"),
+               ("4", "Regional KPIs", "8", "1"), ("5", "Beth's desk", "6", "2"), ("6", "Finance KPIs", "11", "4"),
+               ("7", "Draft KPIs", "12", "1"), ("8", "Chen's lab", "7", "3"))
+
+
+def _small_dashboard(dashboard_id: str, title: str, folder: dict[str, object], owner: str,
+                     look: dict[str, object]) -> dict[str, object]:
+    """A dashboard with a look tile, a query tile and a text tile on one layout, and one filter."""
+    n = int(dashboard_id)
+    query = _query(str(200 + n), ["orders.status", "orders.count"], {"orders.status": f"s{n}"},
+                   "looker_pie", f"dq{n}")
+    elements = [
+        _element(f"{n}01", dashboard_id, "vis", look_id=look["id"], look=copy.deepcopy(look),
+                 title=f"{title}: {look['title']}"),
+        _element(f"{n}02", dashboard_id, "vis", query_id=query["id"], query=query, title=f"{title}: by status",
+                 result_maker=_maker(f"{n}92", query, _listen("thelook", "orders", _STATUS), vis="looker_pie"),
+                 result_maker_id=f"{n}92"),
+        _element(f"{n}03", dashboard_id, "text", title_text=f"About {title}", body_text="Refreshed daily."),
+    ]
+    components = [{"id": f"{n}4{t}", "dashboard_layout_id": f"{n}30", "dashboard_element_id": el["id"],
+                   "row": 0, "column": 8 * t, "width": 8, "height": 6, "deleted": False}
+                  for t, el in enumerate(elements)]
+    return {
+        "id": dashboard_id, "title": title, "description": f"{title}, weekly", "user_id": owner,
+        "folder_id": folder["id"], "folder": copy.deepcopy(folder), "created_at": _at(n), "updated_at": _at(n + 1),
+        "slug": f"dash{n}Slug", "hidden": False, "query_timezone": "UTC", "deleted": False, "view_count": n,
+        "can": _can("show", "update"), "url": f"{_HOST}/dashboards/{dashboard_id}",
+        "dashboard_elements": elements,
+        "dashboard_filters": [{"id": f"{n}50", "dashboard_id": dashboard_id, "name": "Status", "title": "Status",
+                               "type": "field_filter", "model": "thelook", "explore": "orders",
+                               "dimension": "orders.status", "default_value": None, "row": 0,
+                               "listens_to_filters": [], "allow_multiple_values": True, "required": False}],
+        "dashboard_layouts": [{"id": f"{n}30", "dashboard_id": dashboard_id, "type": "newspaper", "active": True,
+                               "deleted": False, "label": None, "order": 0,
+                               "dashboard_layout_components": components}],
+    }
+
+
+def _plan(plan_id: str, owner: str, *, dashboard_id: str | None = None, look_id: str | None = None) -> Item:
+    plan = copy.deepcopy(_scheduled_plan()[1])
+    first, last = next((p[1], p[2]) for p in _PEOPLE if p[0] == owner)
+    plan.update(id=plan_id, name=f"Weekly {plan_id}", user_id=owner, dashboard_id=dashboard_id, look_id=look_id,
+                filters_string=None, user={"id": owner, "first_name": first, "last_name": last,
+                                           "display_name": f"{first} {last}"})
+    for destination in plan["scheduled_plan_destination"]:  # type: ignore[attr-defined]
+        destination.update(id=f"5{plan_id}", scheduled_plan_id=plan_id)
+    return (CT.SCHEDULED_PLAN, plan)
+
+
+def _hub(board_id: str, owner: str, dashboard_id: str, look_id: str) -> Item:
+    board = copy.deepcopy(_board()[1])
+    section = board["board_sections"][0]  # type: ignore[index]
+    section.update(id=f"7{board_id}", board_id=board_id, item_order=[f"8{board_id}1", f"8{board_id}2"],
+                   visible_item_order=[f"8{board_id}1", f"8{board_id}2"])
+    first, second = section["board_items"]
+    first.update(id=f"8{board_id}1", board_section_id=f"7{board_id}", dashboard_id=dashboard_id,
+                 url=f"/dashboards/{dashboard_id}")
+    second.update(id=f"8{board_id}2", board_section_id=f"7{board_id}", look_id=look_id, url=f"/looks/{look_id}")
+    board.update(id=board_id, title=f"Hub {board_id}", user_id=owner, section_order=[f"7{board_id}"],
+                 content_metadata_id=f"31{board_id}")
+    return (CT.BOARD, board)
+
+
+def every_type_items() -> list[Item]:
+    """A small backup of every type whose content also sits in users' personal folders.
+
+    Four users (1-4), each with a home folder: Shared or their own personal
+    folder. Sixteen folders: Shared (1), Users (2), the personal folders of
+    users 1-3 (5, 6, 7; Dana's, 20, is not in the backup), and eleven regular
+    ones, two of them (12, 13) below personal folders. Twelve looks carrying
+    their queries and eight dashboards (a look tile, a query tile, a text tile
+    and a filter each) spread over all of them, personal folders included; two
+    schedules and two boards. Ids are small, as on any instance: an empty
+    destination gives out the same numbers to other objects. Every call
+    returns fresh dicts.
+    """
+    psets, msets = _permission_sets(), _model_sets()
+    folders: dict[str, dict[str, object]] = {
+        "1": _system_folder("1", "Shared", None, is_shared_root=True, creator_id="1"),
+        "2": _system_folder("2", "Users", None, is_users_root=True, creator_id="1"),
+    }
+    for user_id, first, last, _, personal in _PEOPLE[:3]:
+        folders[personal] = _system_folder(personal, f"{first} {last}", "2", is_personal=True, creator_id=user_id)
+    for folder_id, name, parent in _TREE:
+        folders[folder_id] = {**_folder_base(folder_id, name, parent, 0),
+                              "is_personal_descendant": parent in ("5", "6", "7")}
+    for folder_id, folder in folders.items():
+        folder["created_at"] = _at(-90 + int(folder_id))  # Looker's created_at tells objects apart
+    users = [_user(i, first, last, "3" if int(i) % 2 else "4", "7" if int(i) % 2 else "8", home, personal)
+             for i, first, last, home, personal in _PEOPLE]
+    looks = {i: _look(i, title, folders[folder], owner,
+                      _query(str(100 + int(i)), ["orders.created_month", "orders.count"],
+                             {"orders.status": f"l{i}"}, "looker_line", f"lq{i}"), str(100 + int(i)), int(i))
+             for i, title, folder, owner in _LOOKS}
+    dashboards = [_small_dashboard(i, title, folders[folder], owner, looks[str(int(i) + 2)])
+                  for i, title, folder, owner in _DASHBOARDS]
+    return [
+        *psets, *msets,
+        *_roles({str(d["id"]): d for _, d in psets}, {str(d["id"]): d for _, d in msets}),
+        *_groups(), *users, *_lookml(), *((CT.FOLDER, f) for f in folders.values()),
+        *((CT.LOOK, look) for look in looks.values()), *((CT.DASHBOARD, d) for d in dashboards),
+        _plan("1", "2", dashboard_id="1"), _plan("2", "1", look_id="4"),
+        _hub("1", "1", "3", "4"), _hub("2", "3", "8", "11"),
+    ]
 
 
 # --- files ------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ def test_an_adaptive_batch_restores_everything_once(
     fake: FakeLooker, tmp_path: Path, make_restorer: Callable[..., Restorer]
 ) -> None:
     backup = build_synthetic_backup(tmp_path / "b.sqlite", folders=3, looks=30, dashboards=0, tiles_per_dashboard=0)
+    fake.put("lookml_models", {"name": "thelook", "project_name": "thelook"})  # its LookML is deployed
     restorer = make_restorer(backup)
     keys = [(ct, row.id) for ct in (CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.FOLDER, CT.LOOK)
             for row in restorer.backup.rows(ct)]

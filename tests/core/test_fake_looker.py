@@ -62,6 +62,8 @@ def make_sdk(fake: FakeLooker, *, secret: str | None = None) -> Looker40SDK:
 @pytest.fixture
 def fake() -> Iterator[FakeLooker]:
     with FakeLooker() as looker:
+        # The LookML project is deployed: queries of `thelook` can be created.
+        looker.put("lookml_models", {"name": "thelook", "project_name": "thelook"})
         yield looker
 
 
@@ -188,12 +190,13 @@ def test_folder_crud(fake: FakeLooker, sdk: Looker40SDK, http: requests.Session)
 
 
 def test_folder_writes_are_validated(sdk: Looker40SDK) -> None:
+    # A missing or unknown parent is 404, as recorded (test_fake_recorded).
     with pytest.raises(SDKError) as missing:
         sdk.create_folder(cast(m.CreateFolder, {"name": "No parent"}))
-    assert errors_of(missing) == [("parent_id", "missing")]
+    assert errors_of(missing) == []
     with pytest.raises(SDKError) as dangling:
         new_folder(sdk, "Orphan", "999")
-    assert errors_of(dangling) == [("parent_id", "not_found")]
+    assert "could not be found" in str(dangling.value)
     new_folder(sdk)
     with pytest.raises(SDKError) as duplicate:
         new_folder(sdk)
@@ -205,12 +208,12 @@ def test_folder_writes_are_validated(sdk: Looker40SDK) -> None:
 # --- queries and looks -------------------------------------------------------------------------
 
 
-def test_queries_dedupe_and_use_their_slug_as_id(sdk: Looker40SDK) -> None:
+def test_queries_dedupe_and_have_a_numeric_id_and_a_slug(sdk: Looker40SDK) -> None:
     first = new_query(sdk, "orders.count")
     again = new_query(sdk, "orders.count")
     other = new_query(sdk, "orders.total")
-    assert first.id == again.id == first.slug
-    assert isinstance(first.id, str) and other.id != first.id
+    assert first.id == again.id != first.slug and again.slug == first.slug
+    assert isinstance(first.id, str) and first.id.isdigit() and other.id != first.id
     assert sdk.query_for_slug(cast(str, first.slug)).id == first.id
     fetched = sdk.query(cast(str, first.id))
     assert (fetched.model, fetched.view, fetched.fields) == ("thelook", "orders", ["orders.count"])
@@ -545,19 +548,19 @@ def test_error_bodies_have_looker_shape(fake: FakeLooker, http: requests.Session
     missing = http.get(api(fake, "/dashboards/999"))
     assert missing.status_code == 404
     assert missing.json() == {
-        "message": "Not found",
+        "message": "The resource you're looking for could not be found",
         "documentation_url": DOCS_PREFIX + "404/get/dashboards/:dashboard_id",
     }
     assert http.get(api(fake, "/no_such_route")).status_code == 404
-    invalid = http.post(api(fake, "/folders"), json={"name": "x"})
+    invalid = http.post(api(fake, "/dashboards"), json={"folder_id": "1"})
     body = invalid.json()
     assert invalid.status_code == 422 and list(body) == ["message", "errors", "documentation_url"]
     assert body["errors"] == [
         {
-            "field": "parent_id",
+            "field": "title",
             "code": "missing",
-            "message": "parent_id is required",
-            "documentation_url": DOCS_PREFIX + "422/post/folders",
+            "message": "title is required",
+            "documentation_url": DOCS_PREFIX + "422/post/dashboards",
         }
     ]
 
@@ -599,7 +602,7 @@ def test_types_are_checked_loosely(sdk: Looker40SDK) -> None:
         sdk.create_dashboard(cast(m.WriteDashboard, {"title": "x", "folder_id": "1", "hidden": "yes"}))
     assert errors_of(not_bool) == [("hidden", "invalid")]
     # Looker coerces numbers sent for non-id string fields.
-    assert sdk.create_query(cast(m.WriteQuery, {"model": "m", "view": "v", "limit": 500})).limit == "500"
+    assert sdk.create_query(cast(m.WriteQuery, {"model": "thelook", "view": "v", "limit": 500})).limit == "500"
 
 
 # --- listing --------------------------------------------------------------------------------------

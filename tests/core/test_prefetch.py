@@ -20,6 +20,12 @@ WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 _SETUP = (CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.FOLDER)
 
 
+@pytest.fixture(autouse=True)
+def _lookml_deployed(fake: FakeLooker) -> None:
+    """The destination has the backups' LookML deployed: queries of `thelook` can be created."""
+    fake.put("lookml_models", {"name": "thelook", "project_name": "thelook"})
+
+
 @pytest.fixture
 def many_looks(tmp_path: Path) -> Path:
     return build_synthetic_backup(tmp_path / "looks.sqlite", folders=6, looks=40, dashboards=0,

@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.content_types import spec
+from lookervault_core.errors import LookervaultError
+from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import Action, Restorer, restore_many
 from lookervault_core.restore.payload import body_from
+from lookervault_core.testing.backups import build_backup, every_type_items
 from lookervault_core.testing.fake_looker import FakeLooker
 
 from .test_restore import all_keys, assert_all_restored, deploy_lookml, restore_all, writes
@@ -107,3 +111,52 @@ def test_a_renamed_object_on_its_own_instance_is_still_recognised(
     result = make_restorer(sample_backup, same_instance=True).restore(CT.DASHBOARD, "101")
     assert (result.action, result.destination_id) == (Action.UPDATED, "101")
     assert fake.get("dashboards", "101")["title"] == "Sales Overview"  # type: ignore[index]
+
+
+def test_into_an_empty_instance_what_one_run_mapped_by_role_holds_for_the_next(
+    fake: FakeLooker, tmp_path: Path, make_restorer: Callable[..., Restorer]
+) -> None:
+    """Each Dagster run restores one type with a Restorer of its own, reading the id map afresh.
+
+    An empty instance's Shared folder is 1, as in the backup, and a personal
+    folder Looker makes with a restored user may get the number its backup
+    counterpart had: both are mapped by role or by user, not by identity
+    (their created_at differs), so the map must say so for the next run.
+    """
+    backup = build_backup(tmp_path / "every.sqlite", every_type_items())
+    fake.put("lookml_models", {"name": "thelook", "project_name": "thelook", "allowed_db_connection_names": ["thelook_db"],
+                               "explores": [{"name": "orders", "label": "Orders", "hidden": False}]})
+    failures: list[str] = []
+    deferred: list[str] = []
+
+    def run(ct: CT, ids: list[str]) -> None:
+        restorer = make_restorer(backup, same_instance=True)
+        for item_id in ids:
+            try:
+                result = restorer.restore(ct, item_id)
+            except LookervaultError as exc:
+                failures.append(f"{ct.label} {item_id}: {exc}")
+            else:
+                if result.deferred:
+                    deferred.append(item_id)
+
+    with BackupReader(backup) as reader:
+        order = {ct: reader.ids(ct) for ct in TYPE_ORDER}
+    # One user after another, the last first: the fake numbers personal folders in order,
+    # so Beth's gets 6, the number of hers in the backup.
+    order[CT.USER] = ["4", "3", "2", "1"]
+    for ct in TYPE_ORDER:
+        run(ct, order[ct])
+    second, deferred[:] = list(deferred), []
+    run(CT.USER, second)  # the second pass, as `lookervault restore` makes it
+    assert deferred == []
+    users = {str(u.get("email")): u for u in fake.all("users").values()}
+    assert users["beth.lopez@example.com"]["personal_folder_id"] == "6"
+    assert failures == []
+    homes = {email: u.get("home_folder_id") for email, u in users.items() if email != "None"}
+    assert homes == {"alan.johnson@example.com": users["alan.johnson@example.com"]["personal_folder_id"],
+                     "beth.lopez@example.com": "1",
+                     "chen.wu@example.com": users["chen.wu@example.com"]["personal_folder_id"],
+                     "dana.kim@example.com": "1"}
+    in_bethes = [d["title"] for d in fake.all("dashboards").values() if d.get("folder_id") == "6"]
+    assert in_bethes == ["Beth's desk"]

@@ -96,6 +96,20 @@ def test_dry_run_changes_nothing(env: tuple[FakeLooker, dict[str, str], Path]) -
     assert not [r for r in fake.requests if r.method in WRITES and r.path != "/login"]
 
 
+def test_dry_run_names_the_lookml_models_looker_lacks_before_anything_is_written(
+    env: tuple[FakeLooker, dict[str, str], Path]
+) -> None:
+    fake, environ, backup = env
+    fake.remove("lookml_models", "thelook")  # its LookML project not deployed
+    fake.clear_requests()
+    out = lookervault(environ, "restore", "--backup", str(backup), "--types", "looks,dashboards", "--dry-run")
+    assert not [r for r in fake.requests if r.method in WRITES and r.path != "/login"]
+    assert "LookML models Looker lacks (deploy their projects first): thelook (3 items)" in out.stdout, out.stdout
+    as_json = lookervault(environ, "restore", "--backup", str(backup), "--types", "looks,dashboards", "--dry-run",
+                          "--json")
+    assert json.loads(as_json.stdout)["lacking_models"] == {"thelook": 3}
+
+
 def test_partitions_sync_and_bad_backup(env: tuple[FakeLooker, dict[str, str], Path], tmp_path: Path) -> None:
     _, environ, backup = env
     synced = lookervault(environ, "partitions", "sync", "--backup", str(backup))

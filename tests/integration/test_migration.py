@@ -4,6 +4,9 @@ The destination's id sequences start far from the backup's, so an id the
 restore assumed instead of mapping would point nowhere or at the wrong
 object. Every restorable item must end with exactly one counterpart, equal
 to the backup with references through the id map; a second run writes nothing.
+Each scenario runs twice: into a destination whose system folders and "All
+Users" group sit at 1, 2 and 1 like the backup's, and into one with the ids a
+recorded real instance has (Shared 801, Users 709, All Users 49).
 """
 
 from __future__ import annotations
@@ -36,16 +39,23 @@ _NAMES = {CT.FOLDER: "name", CT.LOOK: "title", CT.DASHBOARD: "title", CT.BOARD: 
           CT.USER: "email"}
 
 
+#: The system ids of a recorded real instance (looker-api.md, "Recorded from real instances").
+RECORDED_SYSTEM_IDS = {"shared": "801", "users": "709", "all_users": "49"}
+
+
 @pytest.fixture
 def backup(tmp_path: Path) -> Path:
     # LookerVault keeps looks without their query; here it lives only in dashboard tiles.
     items = [(ct, {k: v for k, v in d.items() if not (ct is CT.LOOK and k == "query")}) for ct, d in sample_items()]
-    return build_backup(tmp_path / "prod.sqlite", items)
+    # As all_folders lists them on the source, the system roots the sample's folders sit in.
+    roots = [(CT.FOLDER, {"id": "1", "name": "Shared", "is_shared_root": True, "creator_id": "1"}),
+             (CT.FOLDER, {"id": "2", "name": "Users", "is_users_root": True, "creator_id": "1"})]
+    return build_backup(tmp_path / "prod.sqlite", [*roots, *items])
 
 
-@pytest.fixture
-def destination(tmp_path: Path) -> Iterator[tuple[FakeLooker, dict[str, str]]]:
-    with FakeLooker(strict=True, first_id=5000) as fake:
+@pytest.fixture(params=[None, RECORDED_SYSTEM_IDS], ids=["system-ids-as-the-source", "system-ids-801-709-49"])
+def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[FakeLooker, dict[str, str]]]:
+    with FakeLooker(strict=True, first_id=5000, system_ids=request.param) as fake:
         # The LookML project is deployed on the new instance (explores exist).
         fake.put("lookml_models", {"name": "thelook", "project_name": "thelook",
                                    "allowed_db_connection_names": ["thelook_db"],
@@ -72,13 +82,15 @@ def _assert_one_counterpart_each(fake: FakeLooker, backup: Path, environ: dict[s
                 assert live[key] == 1, f"{ct.label} {key!r}: {live[key]} in Looker"
         settings = LookerSettings(base_url=fake.base_url, client_id=fake.client_id, client_secret=fake.client_secret)
         idmap = IdMap(Path(environ["DAGSTER_HOME"]) / "lookervault" / "idmap.sqlite", "prod", settings.instance_id)
+        # System content keeps the destination's own ids, whatever they are.
+        system = {(CT.FOLDER, fid) for fid, f in fake.all("folders").items() if f.get("parent_id") is None}
         with connect(settings, retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0, jitter=0.0)) as client:
             restorer = Restorer(client, reader, idmap)
             for ct in CT:
                 for row in reader.rows(ct):
                     dest = idmap.get(ct.label, row.id)
                     assert ct in (CT.EXPLORE, CT.LOOKML_MODEL) or dest is None or int(dest) >= 5000 or \
-                        (ct, dest) in ((CT.FOLDER, "1"), (CT.PERMISSION_SET, "1")), (ct, row.id, dest)
+                        (ct, dest) in {*system, (CT.PERMISSION_SET, "1")}, (ct, row.id, dest)
             assert_all_restored(fake, restorer)
         idmap.close()
     tiles = [e for e in fake.all("dashboard_elements").values()]

@@ -82,6 +82,24 @@ def test_a_failing_run_keeps_its_unchanged_items_green_and_its_failures_failed(
     assert statuses(synced, CT.DASHBOARD) == {"101": MAT, "102": MAT}
 
 
+def test_an_unchanged_item_re_recorded_by_a_failing_run_counts_as_unchanged(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """Issue 16: a second restore that created nothing reported the first one's "created" items again."""
+    looker.remove("dashboards", "102")
+    first = run_range(synced, CT.DASHBOARD, "101", "102")
+    assert materialized(first, "dashboards") == {"101": "unchanged", "102": "created"}
+    looker.remove("dashboards", "101")
+    looker.inject("POST /dashboards", ServerError(500), times=1000)
+    result = defs.resolve_job_def("restore_dashboards").execute_in_process(
+        instance=synced, raise_on_error=False, tags={"dagster/asset_partition_range_start": "101",
+                                                     "dagster/asset_partition_range_end": "102"},
+        run_config={"resources": NO_RETRY})
+    assert materialized(result, "dashboards") == {"102": "unchanged"}  # re-recorded, as this run found it
+    counts = summarize(CT.DASHBOARD, result).counts
+    assert (counts["created"], counts["unchanged"], counts["failed"]) == (0, 1, 1)
+
+
 def test_a_dead_letter_is_cleared_by_the_next_success_even_when_unchanged(
     looker: FakeLooker, synced: dg.DagsterInstance
 ) -> None:

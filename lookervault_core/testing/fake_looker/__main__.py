@@ -2,6 +2,7 @@
 
 python -m lookervault_core.testing.fake_looker --port 8765 [--host 127.0.0.1]
     [--latency-ms N] [--strict] [--load BACKUP.sqlite] [--client-id X --client-secret Y]
+    [--system-ids shared=801,users=709,all_users=49]
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from .fake import FakeLooker
+from .fake import FakeLooker, parse_system_ids
+
+
+def _system_ids(text: str) -> dict[str, str]:
+    try:
+        return parse_system_ids(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every call")
     parser.add_argument("--strict", action="store_true", help="reject writes carrying read-only or unknown fields")
     parser.add_argument("--load", metavar="BACKUP", help="a LookerVault backup whose content becomes live state")
+    parser.add_argument(
+        "--system-ids",
+        type=_system_ids,
+        metavar="NAME=ID,...",
+        help="ids of the Shared and Users folders and the All Users group, as another instance has them "
+        "(e.g. shared=801,users=709,all_users=49; default 1, 2 and 1)",
+    )
     parser.add_argument(
         "--client-id",
         default=os.environ.get("LOOKERSDK_CLIENT_ID") or "fake-client-id",
@@ -49,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         host=args.host,
         port=args.port,
+        system_ids=args.system_ids,
     )
     # Nobody reads the request log of a standalone server: do not let it grow.
     fake.record_requests = False

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .shapes import Problem
 
-__all__ = ["DOCS_ROOT", "HttpError", "built_in", "error_body", "invalid", "not_found"]
+__all__ = ["DOCS_ROOT", "HttpError", "already_exists", "built_in", "error_body", "invalid", "not_found"]
 
 # The SDK fetches error docs from Looker's CDN (an outbound request without a
 # timeout) when documentation_url starts with https://cloud.google.com/looker/docs/r/err/
@@ -18,7 +18,8 @@ _MESSAGES = {
     400: "Bad Request",
     401: "Requires authentication.",
     403: "Forbidden",
-    404: "Not found",
+    # Evidence: real instances' 404 body (looker-cli #129, #187, #268; terraform-provider-looker #90).
+    404: "The resource you're looking for could not be found",
     405: "Resource Can't Be Modified",
     409: "Conflict",
     422: "Validation Failed",
@@ -47,9 +48,20 @@ class HttpError(Exception):
         super().__init__(f"{status} {self.message}")
 
 
-def not_found(message: str = "Not found") -> HttpError:
-    """404, as Looker answers for a missing object or route."""
+def not_found(message: str | None = None) -> HttpError:
+    """404, as Looker answers for a missing object or route (its recorded message unless given)."""
     return HttpError(404, message)
+
+
+def already_exists() -> HttpError:
+    """409 "The resource already exists.", with no `errors[]`.
+
+    Evidence: real instances answer a dashboard slug already taken (by a
+    trashed dashboard too) so, on POST (looker-cli #14) and on PATCH
+    (looker-cli #306: `{"message":"The resource already exists.",
+    "documentation_url":".../409/patch/dashboards/:dashboard_id"}`).
+    """
+    return HttpError(409, "The resource already exists.")
 
 
 def built_in(what: str) -> HttpError:

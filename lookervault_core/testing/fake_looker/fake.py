@@ -11,9 +11,9 @@ from .faults import Fault, FaultPlan
 from .render import READ_MODELS, render
 from .routes import build_router
 from .server import App, FakeHTTPServer, RecordedRequest
-from .state import Store, sort_key
+from .state import SYSTEM_ID_NAMES, Store, sort_key
 
-__all__ = ["FakeLooker"]
+__all__ = ["FakeLooker", "check_system_ids", "parse_system_ids"]
 
 # Load order of a backup: what an object refers to comes first, and folders come
 # before users so that a user's personal folder keeps its backed-up id.
@@ -31,6 +31,41 @@ _BACKUP_ORDER = (
     ("SCHEDULED_PLAN", "scheduled_plans"),
     ("BOARD", "boards"),
 )
+
+
+def check_system_ids(system_ids: Mapping[str, str]) -> None:
+    """Reject system ids the fake cannot be seeded with.
+
+    Raises:
+        ValueError: an unknown name, an id that is not a positive number, or
+            the Shared and Users folders at one id.
+    """
+    unknown = sorted(set(system_ids) - set(SYSTEM_ID_NAMES))
+    if unknown:
+        raise ValueError(f"unknown system id name(s) {', '.join(unknown)}; known: {', '.join(SYSTEM_ID_NAMES)}")
+    for name, value in system_ids.items():
+        if not str(value).isdigit() or int(value) < 1:
+            raise ValueError(f"system id {name}={value!r} is not a positive number")
+    if "shared" in system_ids and str(system_ids["shared"]) == str(system_ids.get("users")):
+        raise ValueError("the shared and users folders cannot have the same id")
+
+
+def parse_system_ids(text: str) -> dict[str, str]:
+    """`shared=801,users=709,all_users=49` as a dict, checked (see `check_system_ids`).
+
+    Raises:
+        ValueError: text not of that form, or ids `check_system_ids` rejects.
+    """
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"{part!r} is not NAME=ID (names: {', '.join(SYSTEM_ID_NAMES)})")
+        out[name.strip()] = value.strip()
+    if not out:
+        raise ValueError(f"no NAME=ID pairs given (names: {', '.join(SYSTEM_ID_NAMES)})")
+    check_system_ids(out)
+    return out
 
 
 class FakeLooker:
@@ -60,13 +95,29 @@ class FakeLooker:
         port: int = 0,
         token_ttl_s: int = 3600,
         first_id: int = 1,
+        system_ids: Mapping[str, str] | None = None,
     ) -> None:
+        """See the class docstring.
+
+        Args:
+            system_ids: where the system content sits, by name ("shared",
+                "users", "all_users"), instead of 1, 2 and 1. Real instances
+                differ (one has Shared 801, Users 709 and an All Users group 49
+                that is `externally_managed`): given, the fake is such an
+                instance, All Users externally managed too.
+
+        Raises:
+            ValueError: a `system_ids` name that is not one of those, an id
+                that is not a positive number, or both folders at one id.
+        """
         self.client_id = client_id
         self.client_secret = client_secret
         self._host = host
         self._port = port
-        self._store = Store(token_ttl_s=token_ttl_s, first_id=first_id)
-        ingest.seed(self._store)
+        if system_ids is not None:
+            check_system_ids(system_ids)
+        self._store = Store(token_ttl_s=token_ttl_s, first_id=first_id, system_ids=system_ids)
+        ingest.seed(self._store, recorded_all_users=system_ids is not None and "all_users" in system_ids)
         self._faults = FaultPlan()
         self._app = App(
             self._store,
@@ -209,7 +260,9 @@ class FakeLooker:
         """Make a LookerVault backup's content live state, ids preserved.
 
         Rows the backup marks deleted (gone at a later extraction) are skipped,
-        and so are corrupt ones. Every query the backup names exists afterwards:
+        and so are corrupt ones. Every model the backup's queries name exists
+        afterwards (its LookML was deployed there, or the queries could not
+        exist: `POST /queries` needs the model). Every query the backup names exists afterwards:
         with its content where the backup holds it anywhere (a tile's
         `look.query`, `result_maker.query` or `query`), else as an opaque query
         (Looker never deletes queries; LookerVault keeps only a look's `query_id`).
@@ -224,6 +277,7 @@ class FakeLooker:
         with BackupReader(path) as reader, self._store.lock:
             for query_id, query in build_query_catalog(reader).items():
                 ingest.put(self._store, "queries", {**query, "id": query_id})
+                ingest.ensure_model(self._store, query.get("model"))
             for type_name, collection in _BACKUP_ORDER:
                 content_type = ContentType[type_name]
                 key = "name" if collection == "lookml_models" else "id"
@@ -235,8 +289,10 @@ class FakeLooker:
                     if data.get(key) is None:
                         data[key] = item.row.id
                     model = data.get("model")
+                    model_name = model.get("id") if isinstance(model, dict) else None
                     for query_id in query_ids(content_type, data):
-                        ingest.ensure_query(self._store, query_id, model.get("id") if isinstance(model, dict) else None)
+                        ingest.ensure_query(self._store, query_id, model_name)
+                    ingest.ensure_model(self._store, model_name)
                     ingest.put(self._store, collection, data)
 
     @staticmethod

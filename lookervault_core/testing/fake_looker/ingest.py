@@ -14,9 +14,7 @@ import enum
 from collections.abc import Callable, Mapping
 
 from .ops import (
-    ALL_USERS_GROUP_ID,
-    SHARED_FOLDER_ID,
-    USERS_FOLDER_ID,
+    LOOKML_FOLDER_ID,
     create_personal_folder,
     delete_board,
     delete_board_section,
@@ -38,7 +36,7 @@ from .routes.users import USER_DEFAULTS
 from .shapes import is_id_key, shape
 from .state import Store, now_iso
 
-__all__ = ["ensure_query", "put", "remove", "seed"]
+__all__ = ["ensure_model", "ensure_query", "put", "remove", "seed"]
 
 Record = dict[str, object]
 
@@ -164,6 +162,12 @@ def ensure_query(store: Store, query_id: str, model: object = None) -> None:
         # The SDK cannot read a Query without `model` and `view`; an opaque
         # query is not indexed, so no create is ever deduplicated onto it.
         _put_plain(store, "queries", {"id": query_id, "slug": query_id, "model": str(model or ""), "view": ""})
+
+
+def ensure_model(store: Store, model: object) -> None:
+    """Make a model a backup's query names exist (the instance it came from had it deployed)."""
+    if isinstance(model, str) and model and store.find("lookml_models", model) is None:
+        _put_plain(store, "lookml_models", {"name": model, "project_name": model, "explores": []}, key="name")
 
 
 def _put_layout(store: Store, data: Record) -> Record:
@@ -367,12 +371,20 @@ def remove(store: Store, collection: str, item_id: str) -> None:
         store.delete(collection, item_id)
 
 
-def seed(store: Store) -> None:
-    """Looker's system content: Shared and Users folders, the API user, built-in Admin role and sets."""
+def seed(store: Store, *, recorded_all_users: bool = False) -> None:
+    """Looker's system content: Shared, Users and LookML Dashboards folders, the API user, built-in Admin role and sets.
+
+    They sit at `store.system_ids`. With `recorded_all_users` the "All Users"
+    group is as the recorded instance with ids of its own has it:
+    `externally_managed: true` (looker-api.md, "Recorded from real instances").
+    """
     now = now_iso()
-    roots = (
-        (SHARED_FOLDER_ID, "Shared", {"is_shared_root": True}),
-        (USERS_FOLDER_ID, "Users", {"is_users_root": True}),
+    ids = store.system_ids
+    roots: tuple[tuple[str, str, dict[str, object]], ...] = (
+        (ids["shared"], "Shared", {"is_shared_root": True}),
+        (ids["users"], "Users", {"is_users_root": True}),
+        # Listed by GET /folders on real instances, with this id and no parent (ops.LOOKML_FOLDER_ID).
+        (LOOKML_FOLDER_ID, "LookML Dashboards", {}),
     )
     for folder_id, name, flags in roots:
         _put_plain(
@@ -390,14 +402,17 @@ def seed(store: Store) -> None:
     _put_plain(
         store,
         "groups",
-        {"id": ALL_USERS_GROUP_ID, "name": "All Users", "include_by_default": True, "externally_managed": False,
-         "can_add_to_content_metadata": True},
+        # Evidence: the API description's Group.include_by_default, "New users are
+        # added to this group by default"; every instance has it (Looker docs,
+        # "Users" admin page). Not externally managed unless the recorded instance's.
+        {"id": ids["all_users"], "name": "All Users", "include_by_default": True,
+         "externally_managed": recorded_all_users, "can_add_to_content_metadata": True},
     )
     _put_plain(
         store, "roles", {"id": "1", "name": "Admin", "permission_set_id": "1", "model_set_id": "1", "internal": False}
     )
     _put_user(
-        store, {"id": "1", "first_name": "API", "last_name": "User", "role_ids": ["1"], "group_ids": [ALL_USERS_GROUP_ID]}
+        store, {"id": "1", "first_name": "API", "last_name": "User", "role_ids": ["1"], "group_ids": [ids["all_users"]]}
     )
 
 

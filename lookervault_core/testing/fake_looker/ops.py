@@ -21,9 +21,7 @@ from .shapes import Problem, complete, shape
 from .state import UNIQUE_NAMES, Store, now_iso, unique_name
 
 __all__ = [
-    "ALL_USERS_GROUP_ID",
-    "SHARED_FOLDER_ID",
-    "USERS_FOLDER_ID",
+    "LOOKML_FOLDER_ID",
     "add_element_component",
     "element_layout",
     "add_layout_components",
@@ -42,6 +40,7 @@ __all__ = [
     "new_record",
     "reference",
     "require",
+    "require_model",
     "stamp",
     "unique_among",
     "upsert_query",
@@ -49,13 +48,12 @@ __all__ = [
 
 Record = dict[str, object]
 
-SHARED_FOLDER_ID = "1"
-USERS_FOLDER_ID = "2"
-#: Looker's built-in "All Users" group (include_by_default). Evidence: the API
-#: description's Group.include_by_default, "New users are added to this group by
-#: default"; the group itself is seeded on every Looker instance (Looker docs,
-#: "Users" admin page: every user belongs to All Users). Its id "1" is a guess.
-ALL_USERS_GROUP_ID = "1"
+#: The "LookML Dashboards" folder, a system folder with a fixed, non-numeric id and
+#: no parent. Evidence: `GET /folders` of real instances lists
+#: {"name": "LookML Dashboards", "id": "lookml", "parent_id": null} (looker-api.md,
+#: "Recorded from real instances"). The Shared and Users roots and the "All
+#: Users" group have per-instance ids: `Store.system_ids`.
+LOOKML_FOLDER_ID = "lookml"
 
 _WRITE_QUERY_KEYS = tuple(k for k in shape(m.WriteQuery).keys if k != "client_id")
 _ALNUM = string.ascii_letters + string.digits
@@ -88,6 +86,21 @@ def reference(store: Store, collection: str, item_id: object, field: str) -> Rec
     if record is None:
         raise invalid(field, "not_found", f"{field} {item_id!r} does not exist")
     return record
+
+
+def require_model(store: Store, model: object) -> None:
+    """A query's model must be one the instance has.
+
+    Evidence: `POST /queries` for a model not deployed on the instance answers
+    404 "The resource you're looking for could not be found" (looker-cli #36:
+    "the project on the other instance wasn't yet set up"; #268; looker_deployer
+    #100). The fake's models are the `lookml_models` it holds.
+
+    Raises:
+        HttpError: 404 when the instance has no such model.
+    """
+    if not isinstance(model, str) or store.find("lookml_models", model) is None:
+        raise not_found()
 
 
 def stamp(record: Record, *, created: bool, user_id: str | None = None) -> None:
@@ -123,23 +136,27 @@ def index_query(store: Store, query: Record) -> None:
 def upsert_query(store: Store, data: Mapping[str, object]) -> Record:
     """Create a query, or return the existing one with identical parameters.
 
-    Queries are immutable and their id is their slug.
+    Queries are immutable. Their ids are numeric with a separate slug, as real
+    instances answer (`"id": "138"`, `"slug": "N7Mxs6d"`; looker-api.md,
+    "Recorded from real instances"; gzr's examples/Dashboard_17_FAA_KPIs.json).
     """
     key = _query_key(data)
     existing_id = store.query_keys.get(key)
     if existing_id is not None and existing_id in store.tables["queries"]:
         return store.tables["queries"][existing_id]
+    taken = {str(q.get("slug")) for q in store.tables["queries"].values()}
     slug = _slug(key)
     n = 0
-    while slug in store.tables["queries"]:
+    while slug in taken:
         n += 1
         slug = _slug(f"{key}#{n}")
     record = new_record("queries", data)
-    record.update(id=slug, slug=slug)
+    query_id = store.next_id("queries")
+    record.update(id=query_id, slug=slug)
     if not record.get("client_id"):
         record["client_id"] = "".join(secrets.choice(_ALNUM) for _ in range(22))
     store.save("queries", record)
-    store.query_keys[key] = slug
+    store.query_keys[key] = query_id
     return record
 
 
@@ -154,7 +171,7 @@ def create_personal_folder(store: Store, user: Record, folder_id: str | None = N
         {
             "id": folder_id or store.next_id("folders"),
             "name": name or f"User {user['id']}",
-            "parent_id": USERS_FOLDER_ID,
+            "parent_id": store.system_ids["users"],
             "creator_id": user["id"],
             "is_personal": True,
             "is_embed": False,

@@ -12,11 +12,12 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["COLLECTIONS", "UNIQUE_NAMES", "Store", "id_list", "now_iso", "sort_key", "unique_name"]
+__all__ = ["COLLECTIONS", "DEFAULT_SYSTEM_IDS", "SYSTEM_ID_NAMES", "UNIQUE_NAMES", "Store", "id_list", "now_iso",
+           "sort_key", "unique_name"]
 
 #: Public collections (the contract's names) plus the fake's internal ones.
 COLLECTIONS: tuple[str, ...] = (
@@ -42,6 +43,12 @@ COLLECTIONS: tuple[str, ...] = (
     "explores",
     "scheduled_plan_destinations",
 )
+
+#: Where an instance keeps its system content: the Shared and Users root folders and the "All Users" group.
+#: "1", "2" and "1" are a guess that instances set up alike share; real ids differ per instance
+#: (looker-api.md, "Recorded from real instances": Shared 801, Users 709, All Users 49).
+SYSTEM_ID_NAMES: tuple[str, ...] = ("shared", "users", "all_users")
+DEFAULT_SYSTEM_IDS: dict[str, str] = {"shared": "1", "users": "2", "all_users": "1"}
 
 #: Names Looker keeps unique: (scope field or None, name field, whether trashed objects count).
 UNIQUE_NAMES: dict[str, tuple[str | None, str, bool]] = {
@@ -115,8 +122,11 @@ class _Session:
 class Store:
     """Collections of records with per-collection sequential string ids."""
 
-    def __init__(self, *, token_ttl_s: int = 3600, first_id: int = 1) -> None:
+    def __init__(self, *, token_ttl_s: int = 3600, first_id: int = 1,
+                 system_ids: Mapping[str, str] | None = None) -> None:
         self.lock = threading.RLock()
+        #: The ids of the system folders and group (see SYSTEM_ID_NAMES); checked by the caller.
+        self.system_ids: dict[str, str] = {**DEFAULT_SYSTEM_IDS, **(system_ids or {})}
         self.base_url = ""
         self.token_ttl_s = token_ttl_s
         #: Where every collection's id sequence starts: two fakes with different

@@ -1,10 +1,10 @@
-"""Folders: Shared (1) and Users (2) are roots; each user has a personal folder below Users."""
+"""Folders: Shared, Users and LookML Dashboards are roots; each user has a personal folder below Users."""
 
 from __future__ import annotations
 
 from looker_sdk.sdk.api40 import models as m
 
-from ..api_errors import invalid
+from ..api_errors import invalid, not_found
 from ..ops import delete_folder_tree, ensure_unique, new_record, reference, require, stamp
 from ..render import render
 from ..router import Call, Reply, Router
@@ -66,8 +66,14 @@ def _dashboards(call: Call) -> object:
 
 def _create(call: Call) -> object:
     store = call.store
+    # Evidence: `POST /folders` without `parent_id` answers 404 "The resource
+    # you're looking for could not be found" (terraform-provider-looker #90);
+    # an unknown parent answers the same (looker-cli #129: a create naming what
+    # the instance lacks is 404), not 422.
+    parent = call.json_object().get("parent_id")
+    if parent is None or store.find("folders", str(parent)) is None:
+        raise not_found()
     data = call.write(m.CreateFolder, m.Folder, creating=True)
-    reference(store, "folders", data["parent_id"], "parent_id")
     ensure_unique(store, "folders", data)
     folder = new_record(
         "folders",

@@ -1,4 +1,4 @@
-"""Looks (a saved query in a folder), queries (immutable, deduplicated, id == slug) and merge queries."""
+"""Looks (a saved query in a folder), queries (immutable, deduplicated, numeric ids and a slug) and merge queries."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from looker_sdk.sdk.api40 import models as m
 
 from ..api_errors import invalid, not_found
-from ..ops import ensure_unique, new_record, reference, require, stamp, upsert_query
+from ..ops import ensure_unique, new_record, reference, require, require_model, stamp, upsert_query
 from ..render import render
 from ..router import Call, Reply, Router
+from ..state import Store
 from .common import Record, apply_patch, deleted_filter, listing, not_deleted, soft_delete, write_nested_folder
 
 __all__ = ["LOOK_DEFAULTS", "register"]
@@ -79,6 +80,7 @@ def _check_look(call: Call, look: Record, *, exclude: str | None, changed: Itera
 def _inline_query(call: Call, data: dict[str, object]) -> None:
     query = data.pop("query", None)
     if isinstance(query, dict):
+        require_model(call.store, query.get("model"))
         data["query_id"] = upsert_query(call.store, query)["id"]
 
 
@@ -133,11 +135,15 @@ def _query(call: Call) -> object:
     return render(call.store, "queries", require(call.store, "queries", call.params["query_id"]))
 
 
-def _query_for_slug(call: Call) -> object:
-    slug = call.params["slug"]
-    query = call.store.find("queries", slug)
+def _by_slug(store: Store, slug: object) -> Record | None:
+    query = store.find("queries", slug)
     if query is None or (query.get("slug") or query["id"]) != slug:
-        query = next((q for q in call.store.tables["queries"].values() if q.get("slug") == slug), None)
+        query = next((q for q in store.tables["queries"].values() if q.get("slug") == slug), None)
+    return query
+
+
+def _query_for_slug(call: Call) -> object:
+    query = _by_slug(call.store, call.params["slug"])
     if query is None:
         raise not_found()
     return render(call.store, "queries", query)
@@ -145,6 +151,7 @@ def _query_for_slug(call: Call) -> object:
 
 def _create_query(call: Call) -> object:
     data = call.write(m.WriteQuery, m.Query, creating=True)
+    require_model(call.store, data.get("model"))
     return render(call.store, "queries", upsert_query(call.store, data))
 
 
@@ -170,7 +177,10 @@ def _create_merge_query(call: Call) -> object:
     for i, source in enumerate(sources):
         if not isinstance(source, dict):
             raise invalid(f"source_queries[{i}]", "invalid", "a source query must be an object")
-        query_id = source.get("query_id") or source.get("query_slug")
+        query_id = source.get("query_id")
+        if query_id is None and source.get("query_slug") is not None:
+            by_slug = _by_slug(store, source["query_slug"])
+            query_id = None if by_slug is None else by_slug["id"]
         if query_id is None:
             raise invalid(f"source_queries[{i}].query_id", "missing", "query_id is required")
         source["query_id"] = reference(store, "queries", query_id, f"source_queries[{i}].query_id")["id"]

@@ -117,7 +117,7 @@ def bench_throttled(backup: Path, looks: int, latency_ms: float, workers: int, c
 
 def bench_dagster(backup: Path, looks: int, latency_ms: float, workers: int, repeat: int) -> None:
     from lookervault_pipelines.definitions import defs
-    from lookervault_pipelines.partitions import sync_partitions
+    from lookervault_pipelines.defs.partitions import sync_partitions
 
     rates, singles = [], []
     for _ in range(repeat):

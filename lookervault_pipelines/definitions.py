@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets import restore_assets
-from .batching import enable_batch_writes
-from .jobs import restore_jobs, restore_selected_keys_job
-from .resync import drift_checks, drift_report_asset, nightly_resync, resync_job
-from .resources import BackupResource, LookerResource, RestoreStateResource
-from .sensors import backup_partitions_sensor
-from .snapshot import snapshot_job
+from .defs.assets import restore_assets
+from .restore_step.batching import enable_batch_writes
+from .defs.jobs import restore_jobs, restore_selected_keys_job
+from .defs.resync import drift_checks, drift_report_asset, nightly_resync, resync_job
+from .defs.resources import BackupResource, LookerResource, RestoreStateResource
+from .defs.sensors import backup_partitions_sensor
+from .defs.snapshot import snapshot_job
 
 # Restored partitions are written to the event log in batches (batching.py).
 enable_batch_writes()

@@ -31,7 +31,7 @@ import pytest
 import requests
 
 from lookervault_core.testing.fake_looker import FakeLooker
-from lookervault_pipelines.demo import deploy_sample_lookml
+from lookervault_pipelines.cli.demo import deploy_sample_lookml
 
 from .graphql import GraphQL
 

@@ -24,7 +24,7 @@ from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.testing.backups import build_backup, every_type_items
 from lookervault_core.testing.fake_looker import FakeLooker
-from lookervault_pipelines.cli import main
+from lookervault_pipelines.cli.commands import main
 
 from ..core.test_restore import writes
 
@@ -144,7 +144,9 @@ def _live_content(fake: FakeLooker, backup: Path) -> dict[str, object]:
         owners = {_email(i.data) for i in reader.items(CT.USER)  # type: ignore[arg-type]
                   if str(i.data.get("personal_folder_id")) in held}  # type: ignore[union-attr]
     personal = {str(u.get("personal_folder_id")) for u in users.values() if _email(u) in owners}
-    folders = {i: f for i, f in fake.all("folders").items() if not f.get("is_personal") or i in personal}
+    # Every instance lists the LookML Dashboards system folder (id "lookml"); this backup does not hold it.
+    folders = {i: f for i, f in fake.all("folders").items()
+               if i != "lookml" and (not f.get("is_personal") or i in personal)}
     looks = {i: lk for i, lk in fake.all("looks").items() if not lk.get("deleted")}
     dashboards = {i: d for i, d in fake.all("dashboards").items() if not d.get("deleted")}
     elements = fake.all("dashboard_elements").values()

@@ -11,7 +11,7 @@ import pytest
 
 from lookervault_core.backup import BackupReader
 from lookervault_core.testing.fake_looker import FakeLooker
-from lookervault_pipelines.partitions import sync_partitions
+from lookervault_pipelines.defs.partitions import sync_partitions
 
 SAMPLE = Path(__file__).resolve().parents[2] / "lookervault_pipelines" / "sample" / "sample.sqlite"
 

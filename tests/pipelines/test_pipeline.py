@@ -10,11 +10,11 @@ import pytest
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.graph import TYPE_DEPENDENCIES
 from lookervault_core.testing.fake_looker import FakeLooker, ServerError
-from lookervault_pipelines.deadletters import dead_letters, failed_keys
+from lookervault_pipelines.restore_step.deadletters import dead_letters, failed_keys
 from lookervault_pipelines.definitions import defs
-from lookervault_pipelines.jobs import RANGE_END_TAG, RANGE_START_TAG
-from lookervault_pipelines.resources import BackupResource
-from lookervault_pipelines.sensors import backup_partitions_sensor
+from lookervault_pipelines.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
+from lookervault_pipelines.defs.resources import BackupResource
+from lookervault_pipelines.defs.sensors import backup_partitions_sensor
 
 MAT = dg.AssetPartitionStatus.MATERIALIZED
 FAILED = dg.AssetPartitionStatus.FAILED
@@ -157,7 +157,7 @@ def test_unchanged_items_still_materialize_with_their_action(
 
 
 def test_stretches_of_a_selection_follow_the_registered_order() -> None:
-    from lookervault_pipelines.cli import stretches
+    from lookervault_pipelines.cli.runs import stretches
 
     registered = ["1", "2", "3", "5", "8", "13", "21"]
     assert stretches(registered, ["2", "3", "5", "13", "99"]) == [("2", "5"), ("13", "13")]
@@ -167,7 +167,7 @@ def test_stretches_of_a_selection_follow_the_registered_order() -> None:
 def test_a_scattered_selection_runs_as_one_selected_keys_run(
     looker: FakeLooker, synced: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lookervault_pipelines import cli
+    from lookervault_pipelines.cli import runs as cli
 
     monkeypatch.setattr(cli, "MAX_RANGE_RUNS", 0)  # as if the keys lay in more stretches than that
     looker.remove("dashboards", "101")
@@ -230,7 +230,7 @@ def test_stale_keys_are_skipped_as_stale_not_failed_and_can_be_pruned(
 ) -> None:
     """A key registered from an older backup: not restored, not FAILED, shown as stale, then pruned."""
     from lookervault_core.backup import BackupReader
-    from lookervault_pipelines.partitions import prune_partitions, sync_partitions
+    from lookervault_pipelines.defs.partitions import prune_partitions, sync_partitions
 
     synced.add_dynamic_partitions("dashboards", ["999"])  # in an earlier backup, deleted since
     looker.remove("dashboards", "101")
@@ -337,7 +337,7 @@ def test_a_step_stopped_by_an_unexpected_error_still_records_the_items_it_restor
     looker: FakeLooker, synced: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Materializations are written in batches (batching.py): the batch in hand is written when the step dies."""
-    import lookervault_pipelines.execution as execution
+    import lookervault_pipelines.restore_step.execution as execution
 
     real = execution.restore_many
 

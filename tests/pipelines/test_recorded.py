@@ -7,9 +7,9 @@ import pytest
 
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.testing.fake_looker import FakeLooker, ServerError
-from lookervault_pipelines.deadletters import dead_letters, failed_keys
+from lookervault_pipelines.restore_step.deadletters import dead_letters, failed_keys
 from lookervault_pipelines.definitions import defs
-from lookervault_pipelines.summary import summarize
+from lookervault_pipelines.restore_step.summary import summarize
 
 from .test_pipeline import FAILED, MAT, run_range, statuses
 
@@ -121,7 +121,7 @@ def test_a_large_selection_plans_nothing_and_its_failures_end_as_failed_partitio
     looker: FakeLooker, synced: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The CLI's shape above MAX_PLANNED_KEYS: one selected-keys run, then its failures as partitions."""
-    from lookervault_pipelines import cli
+    from lookervault_pipelines.cli import runs as cli
 
     monkeypatch.setattr(cli, "MAX_PLANNED_KEYS", 1)  # as if two keys were many
     [first] = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], {})

@@ -14,10 +14,10 @@ from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.testing.backups import build_synthetic_backup
 from lookervault_core.testing.fake_looker import FakeLooker, ServerError
-from lookervault_pipelines.deadletters import dead_letters
+from lookervault_pipelines.restore_step.deadletters import dead_letters
 from lookervault_pipelines.definitions import defs
-from lookervault_pipelines.jobs import RANGE_END_TAG, RANGE_START_TAG
-from lookervault_pipelines.partitions import sync_partitions
+from lookervault_pipelines.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
+from lookervault_pipelines.defs.partitions import sync_partitions
 
 #: Enough keys for three scattered failures inside one range; the re-execution of thousands of keys is
 #: measured by the benchmark, not here.

@@ -9,9 +9,9 @@ import dagster as dg
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.testing.fake_looker import FakeLooker, ServerError
-from lookervault_pipelines.deadletters import dead_letters
+from lookervault_pipelines.restore_step.deadletters import dead_letters
 from lookervault_pipelines.definitions import defs
-from lookervault_pipelines.resync import DRIFT_ASSET, check_name
+from lookervault_pipelines.defs.resync import DRIFT_ASSET, check_name
 
 from .test_pipeline import WRITES, statuses, titles
 
@@ -166,8 +166,8 @@ def test_executing_checks_from_the_ui_reports_the_selected_types_and_writes_noth
     looker: FakeLooker, synced: dg.DagsterInstance
 ) -> None:
     """The asset page's *Execute checks*: a run of only the selected checks of looker_drift."""
-    from lookervault_pipelines.resources import BackupResource, LookerResource, RestoreStateResource
-    from lookervault_pipelines.resync import drift_checks, drift_report_asset
+    from lookervault_pipelines.defs.resources import BackupResource, LookerResource, RestoreStateResource
+    from lookervault_pipelines.defs.resync import drift_checks, drift_report_asset
 
     selected = [dg.AssetCheckKey(DRIFT_ASSET, check_name(ct)) for ct in (CT.FOLDER, CT.ROLE)]
     job = dg.Definitions(

@@ -6,10 +6,10 @@ import dagster as dg
 
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.testing.fake_looker import FakeLooker, ServerError
-from lookervault_pipelines.deadletters import dead_letters
+from lookervault_pipelines.restore_step.deadletters import dead_letters
 from lookervault_pipelines.definitions import defs
-from lookervault_pipelines.jobs import RANGE_END_TAG, RANGE_START_TAG
-from lookervault_pipelines.selection import BACKFILL_TAG, ROOT_BACKFILL_TAG, types_above
+from lookervault_pipelines.defs.jobs import RANGE_END_TAG, RANGE_START_TAG
+from lookervault_pipelines.defs.selection import BACKFILL_TAG, ROOT_BACKFILL_TAG, types_above
 
 from .test_pipeline import titles
 

@@ -23,7 +23,7 @@ from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import DriftReport, Restorer, TypeDrift, find_drift
 
-from .execution import Event, RestoreConfig, restore_levels
+from ..restore_step.execution import Event, RestoreConfig, restore_levels
 from .partitions import sync_partitions
 from .resources import BackupResource, LookerResource, RestoreStateResource
 

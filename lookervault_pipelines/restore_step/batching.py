@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterator
 
 import dagster as dg
-from .instance.internals import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
+from ..instance.internals import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
 
 __all__ = ["BATCH_SIZE", "MAX_WAIT_S", "MaterializationBatches", "enable_batch_writes"]
 

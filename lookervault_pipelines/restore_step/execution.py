@@ -26,12 +26,12 @@ from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import Action, missing_requirements, ItemFailure, Outcome, Restorer, RestoreResult, restore_many
 
 from .batching import MaterializationBatches
-from .instance.internals import DagsterEvent
-from .partitions import PARTITIONS
+from ..instance.internals import DagsterEvent
+from ..defs.partitions import PARTITIONS
 from .recorded import DATA_VERSION_TAG, Recorded, carry_forward, latest_restored, restored_from
-from .selection import BACKFILL_TAG
+from ..defs.selection import BACKFILL_TAG
 from .reexecution import Restored, is_reexecution_from_failure, restored_by_ancestors
-from .resources import BackupResource, LookerResource, RestoreStateResource
+from ..defs.resources import BackupResource, LookerResource, RestoreStateResource
 
 __all__ = ["ALREADY_RECORDED", "SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "restore_levels",
            "split_stale"]

@@ -7,7 +7,7 @@ import dagster as dg
 from lookervault_core.content_types import ContentType
 from lookervault_core.graph import TYPE_DEPENDENCIES, TYPE_ORDER
 
-from .execution import Event, RestoreConfig, restore_keys
+from ..restore_step.execution import Event, RestoreConfig, restore_keys
 from .jobs import unpartitioned_run_message
 from .partitions import PARTITIONS
 from .resources import BackupResource, LookerResource, RestoreStateResource

@@ -15,11 +15,11 @@ from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 from lookervault_core.testing.fake_looker import FakeLooker
 
-from .cli import restore_backup
+from .commands import restore_backup
 
 __all__ = ["DEMO_DIR", "SAMPLE_BACKUP", "browse_command", "run_demo"]
 
-SAMPLE_BACKUP = Path(__file__).resolve().parent / "sample" / "sample.sqlite"
+SAMPLE_BACKUP = Path(__file__).resolve().parents[1] / "sample" / "sample.sqlite"
 #: The demo's own Dagster instance and id map, recreated by every demo: its runs
 #: link to a fake Looker that lives only as long as the demo, so they never go
 #: into the user's own instance.

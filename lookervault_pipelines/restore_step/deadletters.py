@@ -9,7 +9,7 @@ import dagster as dg
 from lookervault_core.content_types import ContentType
 
 from .execution import SKIPPED_MODIFIED, STALE, asset_key
-from .partitions import PARTITIONS, id_sort_key
+from ..defs.partitions import PARTITIONS, id_sort_key
 
 __all__ = ["DeadLetter", "dead_letters", "failed_keys"]
 

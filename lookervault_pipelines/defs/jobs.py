@@ -9,8 +9,8 @@ from pydantic import Field
 from lookervault_core.content_types import ContentType
 from lookervault_core.graph import TYPE_ORDER
 
-from .deadletters import failed_keys
-from .execution import Event, RestoreConfig, dependencies_lacking, restore_levels
+from ..restore_step.deadletters import failed_keys
+from ..restore_step.execution import Event, RestoreConfig, dependencies_lacking, restore_levels
 from .resources import BackupResource, LookerResource, RestoreStateResource
 
 __all__ = ["PARTITION_TAG", "RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "unpartitioned_run_message"]

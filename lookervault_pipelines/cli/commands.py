@@ -1,20 +1,16 @@
 """`lookervault`: restore from scripts, recorded in the same Dagster instance the UI shows.
 
-Runs execute in this process against the instance named by DAGSTER_HOME (a
-local `.dagster_home` when unset), so every restore started here appears in
-the UI with its partitions, and failed items are the same dead-letter queue.
-Looker credentials come only from the LOOKERSDK_* variables.
+The commands; the runs they start execute in this process (`runs`). Looker
+credentials come only from the LOOKERSDK_* variables.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -28,54 +24,15 @@ from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.idmap import SourceChoice
 from lookervault_core.restore.preflight import lacking_models
 
-from .deadletters import dead_letters, failed_keys
-from .execution import dependencies_lacking
-from .jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
-from .instance.lanes import BULK, LANE_TAG, bulk_limit, bulk_runs_in_progress, lane_tags
-from .partitions import prune_partitions, stale_keys, sync_partitions
-from .resources import BackupResource, LookerResource, RestoreStateResource
-from .snapshot import snapshot_command
-from .summary import RunSummary, summarize, totals
+from ..defs.partitions import prune_partitions, stale_keys, sync_partitions
+from ..defs.resources import BackupResource, LookerResource, RestoreStateResource
+from ..defs.snapshot import snapshot_command
+from ..restore_step.deadletters import dead_letters, failed_keys
+from ..restore_step.execution import dependencies_lacking
+from ..restore_step.summary import RunSummary, totals
+from .runs import instance, run_selected_keys, run_type
 
 __all__ = ["main"]
-
-#: Above this many contiguous stretches of partition keys, a selection runs as
-#: one run of `restore_selected_keys_job` instead of one run per stretch.
-MAX_RANGE_RUNS = 10
-#: Above this many keys, a type runs as one `restore_selected_keys_job` run, which plans no partitions: a
-#: range run writes one planned event per key when it is created (10-19 ms each on SQLite storage, before
-#: any item), and unchanged items need no event at all (execution.restore_keys).
-MAX_PLANNED_KEYS = 100
-#: Keys a selected-keys run failed are tried once more as partitions of range runs (at most this many
-#: runs and `MAX_PLANNED_KEYS` x 10 keys), so that those failing again show as FAILED partitions.
-MAX_RETRY_RUNS = 20
-#: The project's dagster.yaml, as installed with the package (a link to the checkout's in a source tree).
-INSTANCE_YAML = Path(__file__).resolve().parent / "instance" / "dagster.yaml"
-
-
-def instance() -> dg.DagsterInstance:
-    """The Dagster instance of DAGSTER_HOME, created as ./.dagster_home when unset."""
-    if not os.environ.get("DAGSTER_HOME"):
-        home = Path(".dagster_home").resolve()
-        home.mkdir(exist_ok=True)
-        os.environ["DAGSTER_HOME"] = str(home)
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        if not INSTANCE_YAML.is_file():
-            raise click.ClickException(
-                f"{INSTANCE_YAML} is missing from this install of lookervault-restore, so {home} would run without "
-                "its run queue lanes, pools and run monitoring: reinstall the package, or copy the project's "
-                f"dagster.yaml into {home}")
-        shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
-    return dg.DagsterInstance.get()
-
-
-def _definitions() -> dg.Definitions:
-    from .definitions import defs  # noqa: PLC0415 - loaded after the environment is set
-
-    return defs
-
 
 def _types(values: Sequence[str]) -> list[ContentType]:
     out: list[ContentType] = []
@@ -91,145 +48,6 @@ def _types(values: Sequence[str]) -> list[ContentType]:
 
 def _split(values: Sequence[str]) -> list[str]:
     return [p.strip() for v in values for p in v.split(",") if p.strip()]
-
-
-def stretches(registered: Sequence[str], selected: Iterable[str]) -> list[tuple[str, str]]:
-    """Contiguous runs of `selected` within the registered partition order, as (first, last)."""
-    wanted = set(selected)
-    out: list[tuple[str, str]] = []
-    start: str | None = None
-    prev: str | None = None
-    for key in registered:
-        if key in wanted:
-            start = key if start is None else start
-            prev = key
-        elif start is not None:
-            assert prev is not None
-            out.append((start, prev))
-            start = None
-    if start is not None and prev is not None:
-        out.append((start, prev))
-    return out
-
-
-#: Run options that are not op config: where the id map is, and run tags.
-_NOT_OP_CONFIG = ("source_instance", "max_runtime")
-#: Dagster's run-monitoring tag: the daemon ends a run still going after this many seconds FAILED.
-MAX_RUNTIME_TAG = "dagster/max_runtime"
-
-
-def _run_tags(options: dict[str, object]) -> dict[str, str]:
-    return {MAX_RUNTIME_TAG: str(options["max_runtime"])} if options.get("max_runtime") else {}
-
-
-def _run_config(op: str, options: dict[str, object]) -> dict[str, object]:
-    op_options = {k: v for k, v in options.items() if k not in _NOT_OP_CONFIG}
-    config: dict[str, object] = {
-        "ops": {op: {"config": op_options}},
-        # Dagster logs every event at DEBUG; show only the restore's own progress lines.
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
-    }
-    if options.get("source_instance"):
-        config["resources"] = {"restore_state": {"config": {"source_instance": options["source_instance"]}}}
-    return config
-
-
-#: Seconds between looks at how many bulk runs are in progress, while waiting for one to end.
-BULK_WAIT_POLL_S = 1.0
-
-
-def wait_for_bulk_lane(inst: dg.DagsterInstance, tags: dict[str, str]) -> None:
-    """Hold a bulk run until fewer bulk runs are in progress than dagster.yaml allows.
-
-    Runs executed here skip the daemon's run queue, which is what holds bulk
-    runs launched elsewhere; without this, CLI restores would take the pool
-    slots kept for single items. Two CLIs looking at the same moment may both
-    start: the `looker_api` pool still caps every step.
-    """
-    limit = bulk_limit(inst)
-    if tags.get(LANE_TAG) != BULK or limit is None:
-        return
-    told = False
-    while len(running := bulk_runs_in_progress(inst)) >= limit:
-        if not told:
-            # A run whose process was killed stays in progress until the daemon's run monitoring ends it.
-            click.echo(f"waiting: {len(running)} bulk runs are in progress, at most {limit} at once "
-                       f"(dagster.yaml): {', '.join(running)}", err=True)
-            told = True
-        time.sleep(BULK_WAIT_POLL_S)
-
-
-def run_type(
-    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: dict[str, object]
-) -> list[RunSummary]:
-    """Restore `keys` of one type: a run per contiguous range, or one selected-keys run.
-
-    A few keys in a few stretches run as range runs (each key a planned
-    partition, shown "materializing" while it runs). More run as one
-    selected-keys run, which plans nothing, so an unchanged item costs no
-    event at all; its failures are then tried again as partitions.
-    """
-    registered = inst.get_dynamic_partitions(ct.plural)
-    ranges = stretches(registered, keys)
-    if len(ranges) <= MAX_RANGE_RUNS and len(keys) <= MAX_PLANNED_KEYS:
-        return _range_runs(inst, ct, ranges, options)
-    selected = run_selected_keys(inst, ct, keys, options)
-    return [selected, *_retry_as_partitions(inst, ct, registered, selected, options)]
-
-
-def _range_runs(inst: dg.DagsterInstance, ct: ContentType, ranges: Sequence[tuple[str, str]],
-                options: dict[str, object]) -> list[RunSummary]:
-    job = _definitions().resolve_job_def(job_name(ct))
-    summaries = []
-    for first, last in ranges:
-        tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
-                **_run_tags(options)}
-        run_config = _run_config(ct.plural, options)
-        # In-process runs skip the run queue: tagged here as the queue tags its runs (lanes.py),
-        # so bulk runs count against the bulk limit and one item gets its priority.
-        tags.update(lane_tags(job.name, tags, run_config))
-        wait_for_bulk_lane(inst, tags)
-        result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=run_config, tags=tags)
-        summaries.append(summarize(ct, result))
-    return summaries
-
-
-def _retry_as_partitions(inst: dg.DagsterInstance, ct: ContentType, registered: Sequence[str],
-                         selected: RunSummary, options: dict[str, object]) -> list[RunSummary]:
-    """Try the items a selected-keys run failed once more, in range runs planning exactly them.
-
-    A selected-keys run plans no partitions, so its failures are dead letters
-    but cannot show as FAILED partitions; a range run over just the failed
-    keys makes those that fail again FAILED, and clears those that succeed.
-    Their outcome replaces the first attempt's in `selected`.
-    """
-    ranges = stretches(registered, selected.failed_keys)
-    if not ranges or len(ranges) > MAX_RETRY_RUNS or len(selected.failed_keys) > 10 * MAX_PLANNED_KEYS:
-        return []
-    retried = _range_runs(inst, ct, ranges, options)
-    tried = set(selected.failed_keys)
-    selected.counts["failed"] -= len(tried)
-    selected.failed_keys = []
-    selected.errors = {}
-    selected.success = True
-    selected.run_error = ""
-    selected.note = f"{len(tried)} failed, tried again as partitions in the next run(s)"
-    return retried
-
-
-def run_selected_keys(
-    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: dict[str, object],
-    tags: dict[str, str] | None = None,
-) -> RunSummary:
-    """Restore scattered `keys` of one type in one run of `restore_selected_keys_job`."""
-    cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
-    run_config = _run_config("restore_selected_keys", cfg)
-    run_tags = {"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})}
-    job = _definitions().resolve_job_def("restore_selected_keys_job")
-    run_tags.update(lane_tags(job.name, run_tags, run_config))
-    wait_for_bulk_lane(inst, run_tags)
-    result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=run_config, tags=run_tags)
-    return summarize(ct, result)
 
 
 def _failed_items(summaries: Sequence[RunSummary]) -> list[tuple[str, str, str]]:

@@ -16,6 +16,7 @@ import networkx as nx
 from .content_types import ContentType as CT
 
 __all__ = [
+    "break_cycles",
     "TYPE_DEPENDENCIES",
     "TYPE_ORDER",
     "Ref",
@@ -101,6 +102,9 @@ def references(content_type: CT, data: Mapping[str, object]) -> list[Ref]:
         add(CT.FOLDER, data.get("home_folder_id"), "home_folder_id", hard=False)
     elif content_type is CT.FOLDER:
         add(CT.FOLDER, data.get("parent_id"), "parent_id")
+        if data.get("is_personal") and not data.get("is_embed"):
+            # Looker makes a personal folder with its user: the folder is mapped through the user.
+            add(CT.USER, data.get("creator_id"), "creator_id")
     elif content_type is CT.EXPLORE:
         add(CT.LOOKML_MODEL, data.get("model_name"), "model_name")
     elif content_type in (CT.LOOK, CT.DASHBOARD):
@@ -175,7 +179,8 @@ def dependency_graph(
         for ref in refs:
             dep = (ref.content_type, ref.id)
             if dep in graph and dep != node:
-                graph.add_edge(dep, node)
+                hard = ref.hard or bool(graph.get_edge_data(dep, node, {}).get("hard"))
+                graph.add_edge(dep, node, hard=hard)
     if queries:
         providers: dict[str, Node] = {}
         for node, (provides, _) in sorted(queries.items()):
@@ -189,6 +194,26 @@ def dependency_graph(
     return graph
 
 
+def break_cycles(graph: nx.DiGraph[Node]) -> list[list[Node]]:
+    """Remove edges from `graph` until it has no cycle; the cycles it had.
+
+    A cycle is broken at a soft reference where it has one (a user's home
+    folder, set by the second pass), so that what must come first still does
+    (the user before the personal folder Looker makes with it).
+    """
+    cycles = [list(c) for c in nx.simple_cycles(graph)] if not nx.is_directed_acyclic_graph(graph) else []
+    for cycle in cycles:
+        edges = list(zip(cycle, cycle[1:] + cycle[:1]))
+        soft = [e for e in edges if graph.has_edge(*e) and not graph.edges[e].get("hard", True)]
+        if soft:
+            graph.remove_edge(*soft[0])
+        elif graph.has_edge(cycle[-1], cycle[0]):
+            graph.remove_edge(cycle[-1], cycle[0])
+    while not nx.is_directed_acyclic_graph(graph):
+        graph.remove_edge(*nx.find_cycle(graph)[0])
+    return cycles
+
+
 def restore_order(graph: nx.DiGraph[Node]) -> tuple[list[Node], list[list[Node]]]:
     """Items in an order where dependencies come first, and any cycles found.
 
@@ -196,13 +221,8 @@ def restore_order(graph: nx.DiGraph[Node]) -> tuple[list[Node], list[list[Node]]
     their other dependencies) so the caller can restore them and report.
     """
     rank = {t: i for i, t in enumerate(TYPE_ORDER)}
-    cycles = [list(c) for c in nx.simple_cycles(graph)] if not nx.is_directed_acyclic_graph(graph) else []
     acyclic = graph.copy()
-    for cycle in cycles:
-        if acyclic.has_edge(cycle[-1], cycle[0]):
-            acyclic.remove_edge(cycle[-1], cycle[0])
-    while not nx.is_directed_acyclic_graph(acyclic):
-        acyclic.remove_edge(*nx.find_cycle(acyclic)[0])
+    cycles = break_cycles(acyclic)
 
     def key(node: Node) -> tuple[int, int, str]:
         ct, item_id = node

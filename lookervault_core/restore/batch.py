@@ -16,7 +16,7 @@ import networkx as nx
 
 from ..content_types import ContentType
 from ..errors import ErrorInfo, LookerApiError, LookervaultError, describe
-from ..graph import Ref, dependency_graph, query_links, references, restore_order
+from ..graph import Ref, break_cycles, dependency_graph, query_links, references, restore_order
 from ..looker.ratelimit import AdaptiveRateLimiter
 from ..queries import models_needed
 from .preflight import lacking_models
@@ -218,11 +218,7 @@ def restore_many(
     lacking = _preflight(restorer, keys) if restorer.dry_run else {}
     _prefetch(restorer, keys)
     graph, cycles = plan(restorer, keys)
-    for cycle in cycles:
-        if graph.has_edge(cycle[-1], cycle[0]):
-            graph.remove_edge(cycle[-1], cycle[0])
-    while not nx.is_directed_acyclic_graph(graph):
-        graph.remove_edge(*nx.find_cycle(graph)[0])
+    break_cycles(graph)
     summary = BatchSummary(cycles=cycles, lacking_models=lacking)
     waiting = {node: graph.in_degree(node) for node in graph}
     ready = [node for node, n in waiting.items() if n == 0]

@@ -70,7 +70,11 @@ def _system_folder(run: ItemRun) -> RestoreResult | None:
         what = "personal folder"
         owner = data.get("creator_id")
         if owner is not None:
-            user_id = run.require(Ref(CT.USER, str(owner), "creator_id", hard=False))
+            # Mapped through its user (Looker makes the folder with the user): a user the backup holds must
+            # be restored first, or the folder fails and is retried with it, instead of standing as done
+            # with nothing mapped and every item inside failing. An embed user's is made at sign-on.
+            needed = not data.get("is_embed") and run.restorer.backup.has(CT.USER, str(owner))
+            user_id = run.require(Ref(CT.USER, str(owner), "creator_id", hard=needed))
             if user_id is not None:
                 user = run.get(lambda: run.sdk.user(user_id, fields=_PERSONAL_FIELDS))
                 dest = None if not user or user.get("personal_folder_id") is None else str(user["personal_folder_id"])

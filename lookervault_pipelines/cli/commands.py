@@ -28,9 +28,9 @@ from ..defs.partitions import prune_partitions, stale_keys, sync_partitions
 from ..defs.resources import BackupResource, LookerResource, RestoreStateResource
 from ..defs.snapshot import snapshot_command
 from ..restore_step.deadletters import dead_letters, failed_keys
-from ..restore_step.execution import dependencies_lacking
+from ..restore_step.execution import RestoreConfig, dependencies_lacking
 from ..restore_step.summary import RunSummary, totals
-from .runs import instance, run_selected_keys, run_type
+from .runs import RunOptions, instance, restore_in_order, run_selected_keys
 
 __all__ = ["main"]
 
@@ -250,31 +250,11 @@ def restore_backup(
         if not as_json:
             listed = ", ".join(f"{name} ({n} item{'s' if n != 1 else ''})" for name, n in lacking.items())
             click.echo(f"LookML models Looker lacks (deploy their projects first): {listed or 'none'}")
-    options: dict[str, object] = {"dry_run": dry_run, "skip_modified": skip_modified}
-    if exact_access:
-        options["exact_access"] = True
-    if workers:
-        options["workers"] = workers
-    if max_workers:
-        options["max_workers"] = max_workers
-    if max_runtime:
-        options["max_runtime"] = max_runtime
-    if source_instance:
-        options["source_instance"] = source_instance
-    summaries: list[RunSummary] = []
-    for ct in TYPE_ORDER:
-        if by_type.get(ct):
-            summaries.extend(run_type(inst, ct, by_type[ct], options))
-    # Second pass: items restored before something they softly reference
-    # (users before their home folders) are restored again to set it.
-    deferred: dict[ContentType, list[str]] = {}
-    for s in summaries:
-        deferred.setdefault(s.content_type, []).extend(s.deferred_keys)
-    for ct in TYPE_ORDER:
-        if deferred.get(ct):
-            for again in run_type(inst, ct, deferred[ct], options):
-                again.second_pass = True
-                summaries.append(again)
+    options = RunOptions(
+        restore=RestoreConfig(dry_run=dry_run, skip_modified=skip_modified, exact_access=exact_access,
+                              workers=workers, max_workers=max_workers),
+        source_instance=source_instance, max_runtime=max_runtime)
+    summaries = restore_in_order(inst, by_type, options)
     _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds(), lacking, dry_run=dry_run)
     return 1 if any(s.failed for s in summaries) or report.unrestorable else 0
 
@@ -345,12 +325,13 @@ def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | 
     choice = source_choice(backup_path, source_instance)
     if not as_json:
         click.echo(_describe(choice))
-    options: dict[str, object] = {"source_instance": source_instance} if source_instance else {}
-    summaries = []
-    for ct in [t for t in TYPE_ORDER if t in (_types(types) or TYPE_ORDER)]:
-        keys = failed_keys(inst, ct)
-        if keys:
-            summaries.append(run_selected_keys(inst, ct, keys, options, {"lookervault/retry": "failed"}))
+    wanted = _types(types) or TYPE_ORDER
+    keys = {ct: failed_keys(inst, ct) for ct in TYPE_ORDER if ct in wanted}
+
+    def one_run(at: dg.DagsterInstance, ct: ContentType, failed: Sequence[str], opts: RunOptions) -> list[RunSummary]:
+        return [run_selected_keys(at, ct, failed, opts, {"lookervault/retry": "failed"})]
+
+    summaries = restore_in_order(inst, keys, RunOptions(source_instance=source_instance), one_run)
     _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
     if any(s.failed for s in summaries):
         sys.exit(1)

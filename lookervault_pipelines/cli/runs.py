@@ -13,19 +13,23 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 import dagster as dg
 
 from lookervault_core.content_types import ContentType
+from lookervault_core.graph import TYPE_ORDER
 
 from ..defs.jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
 from ..instance.lanes import BULK, LANE_TAG, bulk_limit, bulk_runs_in_progress, lane_tags
+from ..restore_step.execution import RestoreConfig
 from ..restore_step.summary import RunSummary, summarize
 
-__all__ = ["MAX_PLANNED_KEYS", "MAX_RANGE_RUNS", "instance", "run_selected_keys", "run_type", "stretches"]
+__all__ = ["MAX_PLANNED_KEYS", "MAX_RANGE_RUNS", "RunOptions", "instance", "restore_in_order", "run_selected_keys",
+           "run_type", "stretches"]
 
 #: Above this many contiguous stretches of partition keys, a selection runs as
 #: one run of `restore_selected_keys_job` instead of one run per stretch.
@@ -84,25 +88,36 @@ def stretches(registered: Sequence[str], selected: Iterable[str]) -> list[tuple[
     return out
 
 
-#: Run options that are not op config: where the id map is, and run tags.
-_NOT_OP_CONFIG = ("source_instance", "max_runtime")
 #: Dagster's run-monitoring tag: the daemon ends a run still going after this many seconds FAILED.
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 
 
-def _run_tags(options: dict[str, object]) -> dict[str, str]:
-    return {MAX_RUNTIME_TAG: str(options["max_runtime"])} if options.get("max_runtime") else {}
+@dataclass(frozen=True)
+class RunOptions:
+    """What `lookervault` asks of the runs it starts: the restore op's config, and run-level settings."""
+
+    restore: RestoreConfig = field(default_factory=RestoreConfig)
+    #: The instance the backup came from, as a run's `restore_state` resource takes it (see idmap.BackupSources).
+    source_instance: str | None = None
+    #: Seconds after which run monitoring ends a run FAILED (the `dagster/max_runtime` tag).
+    max_runtime: int | None = None
+
+    def op_config(self, **extra: object) -> dict[str, object]:
+        return {**self.restore.model_dump(exclude_none=True), **extra}
 
 
-def _run_config(op: str, options: dict[str, object]) -> dict[str, object]:
-    op_options = {k: v for k, v in options.items() if k not in _NOT_OP_CONFIG}
+def _run_tags(options: RunOptions) -> dict[str, str]:
+    return {MAX_RUNTIME_TAG: str(options.max_runtime)} if options.max_runtime else {}
+
+
+def _run_config(op: str, op_config: dict[str, object], options: RunOptions) -> dict[str, object]:
     config: dict[str, object] = {
-        "ops": {op: {"config": op_options}},
+        "ops": {op: {"config": op_config}},
         # Dagster logs every event at DEBUG; show only the restore's own progress lines.
         "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
-    if options.get("source_instance"):
-        config["resources"] = {"restore_state": {"config": {"source_instance": options["source_instance"]}}}
+    if options.source_instance:
+        config["resources"] = {"restore_state": {"config": {"source_instance": options.source_instance}}}
     return config
 
 
@@ -132,7 +147,7 @@ def wait_for_bulk_lane(inst: dg.DagsterInstance, tags: dict[str, str]) -> None:
 
 
 def run_type(
-    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: dict[str, object]
+    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: RunOptions
 ) -> list[RunSummary]:
     """Restore `keys` of one type: a run per contiguous range, or one selected-keys run.
 
@@ -150,13 +165,13 @@ def run_type(
 
 
 def _range_runs(inst: dg.DagsterInstance, ct: ContentType, ranges: Sequence[tuple[str, str]],
-                options: dict[str, object]) -> list[RunSummary]:
+                options: RunOptions) -> list[RunSummary]:
     job = _definitions().resolve_job_def(job_name(ct))
     summaries = []
     for first, last in ranges:
         tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
                 **_run_tags(options)}
-        run_config = _run_config(ct.plural, options)
+        run_config = _run_config(ct.plural, options.op_config(), options)
         # In-process runs skip the run queue: tagged here as the queue tags its runs (lanes.py),
         # so bulk runs count against the bulk limit and one item gets its priority.
         tags.update(lane_tags(job.name, tags, run_config))
@@ -167,7 +182,7 @@ def _range_runs(inst: dg.DagsterInstance, ct: ContentType, ranges: Sequence[tupl
 
 
 def _retry_as_partitions(inst: dg.DagsterInstance, ct: ContentType, registered: Sequence[str],
-                         selected: RunSummary, options: dict[str, object]) -> list[RunSummary]:
+                         selected: RunSummary, options: RunOptions) -> list[RunSummary]:
     """Try the items a selected-keys run failed once more, in range runs planning exactly them.
 
     A selected-keys run plans no partitions, so its failures are dead letters
@@ -190,15 +205,42 @@ def _retry_as_partitions(inst: dg.DagsterInstance, ct: ContentType, registered: 
 
 
 def run_selected_keys(
-    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: dict[str, object],
+    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: RunOptions,
     tags: dict[str, str] | None = None,
 ) -> RunSummary:
     """Restore scattered `keys` of one type in one run of `restore_selected_keys_job`."""
-    cfg = {**options, "content_type": ct.plural, "keys": list(keys)}
-    run_config = _run_config("restore_selected_keys", cfg)
+    run_config = _run_config("restore_selected_keys",
+                             options.op_config(content_type=ct.plural, keys=list(keys)), options)
     run_tags = {"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})}
     job = _definitions().resolve_job_def("restore_selected_keys_job")
     run_tags.update(lane_tags(job.name, run_tags, run_config))
     wait_for_bulk_lane(inst, run_tags)
     result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=run_config, tags=run_tags)
     return summarize(ct, result)
+
+
+#: How one type's keys are restored: `run_type`, or one selected-keys run (`lookervault retry-failed`).
+TypeRunner = Callable[[dg.DagsterInstance, ContentType, Sequence[str], RunOptions], list[RunSummary]]
+
+
+def restore_in_order(inst: dg.DagsterInstance, keys: Mapping[ContentType, Sequence[str]], options: RunOptions,
+                     run: TypeRunner = run_type) -> list[RunSummary]:
+    """Restore `keys` type by type in dependency order, then the second pass; every run's summary.
+
+    Items restored before something they softly reference (a user before its
+    home folder, which is restored after users) are written without it and
+    restored once more after every type, to set it (`RunSummary.second_pass`).
+    """
+    summaries: list[RunSummary] = []
+    for ct in TYPE_ORDER:
+        if keys.get(ct):
+            summaries.extend(run(inst, ct, keys[ct], options))
+    deferred: dict[ContentType, list[str]] = {}
+    for s in summaries:
+        deferred.setdefault(s.content_type, []).extend(s.deferred_keys)
+    for ct in TYPE_ORDER:
+        if deferred.get(ct):
+            for again in run_type(inst, ct, deferred[ct], options):
+                again.second_pass = True
+                summaries.append(again)
+    return summaries

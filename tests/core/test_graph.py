@@ -48,3 +48,13 @@ def test_a_look_naming_a_query_waits_for_the_look_that_holds_it() -> None:
     queries = {(CT.LOOK, "201"): query_links(CT.LOOK, full), (CT.LOOK, "202"): query_links(CT.LOOK, bare)}
     graph = dependency_graph([(CT.LOOK, "202", []), (CT.LOOK, "201", [])], queries)
     assert list(graph.edges) == [((CT.LOOK, "201"), (CT.LOOK, "202"))]
+
+
+def test_a_user_and_the_personal_folder_that_is_its_home_are_restored_user_first() -> None:
+    """Looker makes the personal folder with its user (hard); the user's home folder is set later (soft)."""
+    user = {"id": "5", "home_folder_id": "21", "group_ids": [], "role_ids": []}
+    folder = {"id": "21", "parent_id": "2", "is_personal": True, "creator_id": "5"}
+    graph = dependency_graph([(CT.FOLDER, "21", references(CT.FOLDER, folder)),
+                              (CT.USER, "5", references(CT.USER, user))])
+    order, cycles = restore_order(graph)
+    assert cycles and order == [(CT.USER, "5"), (CT.FOLDER, "21")]

@@ -224,3 +224,27 @@ def test_a_dry_run_with_unrestorable_items_ends_with_them(tmp_path: Path, cli_en
         assert writes(fake) == []
         # Nothing was tried: no dead letters (a failed dry-run range run would make all its partitions FAILED).
         assert json.loads(lookervault("dead-letters", "--json").stdout) == []
+
+
+def test_retry_failed_after_an_outage_also_sets_what_the_first_pass_could_not(
+    backup: Path, tmp_path: Path, cli_env: pytest.MonkeyPatch
+) -> None:
+    """Looker refuses every write; `retry-failed` then restores it all, users' home folders included.
+
+    Users are restored before folders, so a new user's home folder is set by a second pass once the
+    folders exist: retry-failed makes that pass too (issue 18: it left every home folder unset).
+    """
+    from lookervault_core.testing.fake_looker import ServerError
+
+    expected = _backup_content(backup)
+    with _empty_destination() as fake:
+        _point_at(cli_env, fake, tmp_path / "dagster_home")
+        for route in ("POST /users", "POST /folders", "POST /groups", "POST /roles", "POST /model_sets"):
+            fake.inject(route, ServerError(503), times=100_000)
+        code, _ = _restore(backup)
+        assert code == 1
+        fake.clear_faults()
+        result = lookervault("retry-failed", "--backup", str(backup), "--json")
+        assert result.exit_code == 0, result.stdout[-4000:]
+        _assert_each_item_once(fake, backup)
+        assert _live_content(fake, backup) == expected

@@ -171,7 +171,7 @@ def test_a_scattered_selection_runs_as_one_selected_keys_run(
 
     monkeypatch.setattr(cli, "MAX_RANGE_RUNS", 0)  # as if the keys lay in more stretches than that
     looker.remove("dashboards", "101")
-    [summary] = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], {})
+    [summary] = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], cli.RunOptions())
     assert summary.success and summary.counts["created"] == 1 and summary.counts["unchanged"] == 1
     run = synced.get_run_by_id(summary.run_id)
     assert run is not None and run.job_name == "restore_selected_keys_job"

@@ -124,7 +124,7 @@ def test_a_large_selection_plans_nothing_and_its_failures_end_as_failed_partitio
     from lookervault_pipelines.cli import runs as cli
 
     monkeypatch.setattr(cli, "MAX_PLANNED_KEYS", 1)  # as if two keys were many
-    [first] = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], {})
+    [first] = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], cli.RunOptions())
     assert first.success and first.counts["unchanged"] == 2
     run = synced.get_run_by_id(first.run_id)
     assert run is not None and run.job_name == "restore_selected_keys_job"
@@ -132,9 +132,9 @@ def test_a_large_selection_plans_nothing_and_its_failures_end_as_failed_partitio
 
     looker.remove("dashboards", "101")
     looker.inject("POST /dashboards", ServerError(500), times=1000)
-    monkeypatch.setattr(cli, "_run_config", lambda op, opts: {
-        "ops": {op: {"config": opts}}, "resources": NO_RETRY})
-    selected, retried = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], {})
+    monkeypatch.setattr(cli, "_run_config", lambda op, op_config, options: {
+        "ops": {op: {"config": op_config}}, "resources": NO_RETRY})
+    selected, retried = cli.run_type(synced, CT.DASHBOARD, ["101", "102"], cli.RunOptions())
     # 102 unchanged: no event in either run; 101 failed twice, the second time as a planned partition.
     assert selected.counts["unchanged"] == 1 and selected.failed_keys == [] and selected.note
     assert retried.failed_keys == ["101"] and not retried.success

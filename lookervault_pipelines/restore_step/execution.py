@@ -192,132 +192,175 @@ def restore_keys(
 ) -> Iterator[Event]:
     """Restore `keys` of `ct` on a thread pool, yielding one event per key as it finishes.
 
+    The steps: leave out what re-executed runs restored already, open the
+    backup, Looker and the id map, record stale keys, restore on threads
+    recording each outcome, then what a failing run must record again.
+
     Raises:
         dg.Failure: naming every key that failed, with its error type and message.
     """
-    started = time.perf_counter()
-    done_before: dict[str, Restored] = {}
-    if is_reexecution_from_failure(context.run):
-        wanted = set(keys)
-        done_before = {k: r for k, r in restored_by_ancestors(context.instance, context.run, asset_key(ct)).items()
-                       if k in wanted}
-        keys = [k for k in keys if k not in done_before]
-        context.log.info(f"re-execution from failure: {len(done_before)} {ct.plural} already restored by the "
-                         f"re-executed runs are left out; {len(keys)} to restore")
+    step = _Step(context, ct, config, started=time.perf_counter())
+    keys = step.leave_out_done_before(keys)
     workers = config.workers or looker.workers
     ceiling = max(workers, config.max_workers or looker.max_workers)
-    batches = MaterializationBatches(context)
     try:
-        yield from _restore_keys(context, ct, keys, batches, started=started, done_before=done_before,
-                                 workers=workers, ceiling=ceiling, config=config, looker=looker, backup=backup,
-                                 state=state)
+        with contextlib.ExitStack() as opened:
+            try:
+                reader = opened.enter_context(backup.open())
+                client = opened.enter_context(looker.connect(ceiling))
+                idmap = opened.enter_context(state.idmap(client.settings.instance_id, reader,
+                                                         record=not config.dry_run, log=context.log.info))
+            except LookervaultError as exc:
+                yield from _run_level_failure(context, ct, keys, exc)
+            step.fingerprint = reader.fingerprint
+            restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified,
+                                exact_access=config.exact_access)
+            keys, stale = split_stale(reader, ct, keys)
+            yield from step.record_stale(stale)
+            context.log.info(f"restoring {len(keys)} {ct.plural} with {workers} workers (up to {ceiling})"
+                             f"{' (dry run)' if config.dry_run else ''} into {client.settings.base_url}")
+            yield from step.restore(restorer, keys, workers, ceiling)
+        yield from step.finish(len(keys))
     finally:
         # A step stopped by an exception (or terminated) still records what it restored.
-        batches.close()
+        step.batches.close()
 
 
-def _restore_keys(
-    context: dg.OpExecutionContext, ct: ContentType, keys: Sequence[str], batches: MaterializationBatches, *,
-    started: float, done_before: dict[str, Restored], workers: int, ceiling: int, config: RestoreConfig,
-    looker: LookerResource, backup: BackupResource, state: RestoreStateResource,
-) -> Iterator[Event]:
-    with contextlib.ExitStack() as opened:
-        try:
-            reader = opened.enter_context(backup.open())
-            client = opened.enter_context(looker.connect(ceiling))
-            idmap = opened.enter_context(state.idmap(client.settings.instance_id, reader,
-                                                     record=not config.dry_run, log=context.log.info))
-        except LookervaultError as exc:
-            yield from _run_level_failure(context, ct, keys, exc)
-        restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified,
-                            exact_access=config.exact_access)
-        keys, stale = split_stale(reader, ct, keys)
-        if stale:
-            context.log.warning(f"{len(stale)} {ct.plural} are registered but not in this backup (stale keys), "
-                                f"not restored: {', '.join(stale[:20])}{' ...' if len(stale) > 20 else ''}; "
-                                f"`lookervault partitions prune --backup BACKUP` removes them")
-            for key in stale:
-                yield from batches.add(dg.AssetObservation(asset_key=asset_key(ct), partition=key, metadata={
-                    "status": STALE, "backup_fingerprint": reader.fingerprint,
-                    "note": "not in the backup this run restored from; nothing was done",
-                }))
-        # --- issue 10: pay only for what changed (see recorded.py) ---
+class _Step:
+    """One restore step over keys of one type: what it has restored and recorded so far."""
+
+    def __init__(self, context: dg.OpExecutionContext, ct: ContentType, config: RestoreConfig, *,
+                 started: float) -> None:
+        self.context, self.ct, self.config, self.started = context, ct, config, started
+        self.batches = MaterializationBatches(context)
+        self.fingerprint = ""
+        #: Keys the re-executed runs restored already (a re-execution from failure leaves them out).
+        self.done_before: dict[str, Restored] = {}
+        #: Unchanged items already recorded as restored from this same backup content: no event of their own.
+        self.silent: dict[str, Recorded] = {}
+        self.failures: list[ItemFailure] = []
+        self.done = 0
+
+    def leave_out_done_before(self, keys: Sequence[str]) -> list[str]:
+        context = self.context
+        if not is_reexecution_from_failure(context.run):
+            return list(keys)
+        wanted = set(keys)
+        self.done_before = {k: r for k, r in restored_by_ancestors(context.instance, context.run,
+                                                                   asset_key(self.ct)).items() if k in wanted}
+        context.log.info(f"re-execution from failure: {len(self.done_before)} {self.ct.plural} already restored by "
+                         f"the re-executed runs are left out; {len(keys) - len(self.done_before)} to restore")
+        return [k for k in keys if k not in self.done_before]
+
+    def record_stale(self, stale: Sequence[str]) -> Iterator[Event]:
+        if not stale:
+            return
+        self.context.log.warning(
+            f"{len(stale)} {self.ct.plural} are registered but not in this backup (stale keys), not restored: "
+            f"{', '.join(stale[:20])}{' ...' if len(stale) > 20 else ''}; "
+            f"`lookervault partitions prune --backup BACKUP` removes them")
+        for key in stale:
+            yield from self.batches.add(dg.AssetObservation(asset_key=asset_key(self.ct), partition=key, metadata={
+                "status": STALE, "backup_fingerprint": self.fingerprint,
+                "note": "not in the backup this run restored from; nothing was done",
+            }))
+
+    def _recorded(self, keys: Sequence[str]) -> dict[str, Recorded]:
+        """Issue 10, pay only for what changed: the latest materialization of each key (see recorded.py)."""
         t0 = time.perf_counter()
         # An asset backfill counts a partition its run did not materialize as failed, and then
         # starts nothing below it (asset_backfill.py): its runs record every key.
-        in_backfill = BACKFILL_TAG in context.run.tags
-        recorded = {} if config.dry_run or in_backfill else latest_restored(
-            context.instance, asset_key(ct), keys, PARTITIONS[ct], context.run_id)
-        silent: dict[str, Recorded] = {}
-        context.log.info(f"{len(recorded)} of {len(keys)} {ct.plural} already recorded as restored "
-                         f"(read in {time.perf_counter() - t0:.1f} s): no event for those found unchanged")
-        context.log.info(f"restoring {len(keys)} {ct.plural} with {workers} workers (up to {ceiling})"
-                         f"{' (dry run)' if config.dry_run else ''} into {client.settings.base_url}")
-        outcomes: queue.Queue[object] = queue.Queue()
-        worker_error: list[BaseException] = []
+        in_backfill = BACKFILL_TAG in self.context.run.tags
+        recorded = {} if self.config.dry_run or in_backfill else latest_restored(
+            self.context.instance, asset_key(self.ct), keys, PARTITIONS[self.ct], self.context.run_id)
+        self.context.log.info(f"{len(recorded)} of {len(keys)} {self.ct.plural} already recorded as restored "
+                              f"(read in {time.perf_counter() - t0:.1f} s): no event for those found unchanged")
+        return recorded
 
-        def work() -> None:
-            try:
-                restore_many(restorer, [(ct, k) for k in keys], workers=workers, max_workers=ceiling,
-                             on_outcome=outcomes.put)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the step's thread below
-                worker_error.append(exc)
-            finally:
-                outcomes.put(_DONE)
-
-        thread = threading.Thread(target=work, name=f"restore-{ct.plural}", daemon=True)
-        thread.start()
-        failures: list[ItemFailure] = []
-        done = 0
+    def restore(self, restorer: Restorer, keys: Sequence[str], workers: int, ceiling: int) -> Iterator[Event]:
+        """Each key's outcome recorded as it comes from the restore on threads (restore_many)."""
+        recorded = self._recorded(keys)
         last_log = time.perf_counter()
-        while (item := outcomes.get()) is not _DONE:
-            assert isinstance(item, (RestoreResult, ItemFailure))
-            done += 1
-            if isinstance(item, ItemFailure):
-                failures.append(item)
-                context.log.error(f"{ct.label} {item.source_id}: {item.error.type}: {item.error.message}")
-            if _needs_no_event(item, recorded, reader.fingerprint, config.dry_run):
-                silent[item.source_id] = recorded[item.source_id]
+        for outcome in _outcomes(restorer, self.ct, keys, workers, ceiling):
+            self.done += 1
+            if isinstance(outcome, ItemFailure):
+                self.failures.append(outcome)
+                self.context.log.error(f"{self.ct.label} {outcome.source_id}: {outcome.error.type}: "
+                                       f"{outcome.error.message}")
+            if _needs_no_event(outcome, recorded, self.fingerprint, self.config.dry_run):
+                self.silent[outcome.source_id] = recorded[outcome.source_id]
             else:
-                yield from batches.add(_event(ct, item, reader.fingerprint, config.dry_run))
+                yield from self.batches.add(_event(self.ct, outcome, self.fingerprint, self.config.dry_run))
             if time.perf_counter() - last_log > 10:
                 last_log = time.perf_counter()
-                rate = done / (last_log - started)
-                context.log.info(f"{done}/{len(keys)} processed, {len(failures)} failed, {rate:.1f} items/s")
-        thread.join()
-        if worker_error:
-            raise worker_error[0]
-    elapsed = time.perf_counter() - started
-    context.log.info(f"{ct.plural}: {done} processed, {done - len(failures)} succeeded ({len(silent)} unchanged "
-                     f"and already recorded: no event), {len(failures)} failed "
-                     f"in {elapsed:.1f} s ({done / elapsed if elapsed else 0:.1f} items/s)")
-    if silent:
-        yield from batches.add(dg.AssetObservation(asset_key=asset_key(ct), metadata={
-            "status": ALREADY_RECORDED, "count": len(silent), "backup_fingerprint": reader.fingerprint}))
-    if failures and (context.has_partition_key or context.has_partition_key_range):
-        # This run planned the silent keys: failing without materializing them
-        # again would turn them FAILED (recorded.py).
-        for mat in carry_forward(context.instance, asset_key(ct), silent, context.run_id):
-            yield from batches.add(mat)
-    if failures:
-        # This run planned the re-executed runs' successes too: failing without
-        # materializing them again would turn them FAILED.
-        for mat in _carried_forward(done_before):
-            yield from batches.add(mat)
-    yield from batches.flush()
-    if failures and config.dry_run:
-        # A preflight's findings, not a failed step: each is recorded above (status "failed"), and
-        # failing the run would turn every partition it planned FAILED, a dead letter for items
-        # that were not even tried.
-        context.log.warning(f"{len(failures)} of {len(keys)} {ct.plural} cannot be restored (dry run): "
-                            + ", ".join(f.source_id for f in failures[:50]) + (" ..." if len(failures) > 50 else ""))
-    elif failures:
-        listed = "\n".join(f"- {f.source_id}: {f.error.type}: {f.error.message}" for f in failures[:50])
-        more = f"\n... and {len(failures) - 50} more" if len(failures) > 50 else ""
-        raise dg.Failure(
-            description=f"{len(failures)} of {len(keys)} {ct.plural} failed:\n{listed}{more}",
-            metadata={"failed_keys": dg.MetadataValue.json([f.source_id for f in failures])},
-        )
+                rate = self.done / (last_log - self.started)
+                self.context.log.info(f"{self.done}/{len(keys)} processed, {len(self.failures)} failed, "
+                                      f"{rate:.1f} items/s")
+
+    def finish(self, total: int) -> Iterator[Event]:
+        """The step's summary, what a failing run records again, and its failure.
+
+        Raises:
+            dg.Failure: naming every key that failed (not in a dry run, whose failures are findings).
+        """
+        context, ct, failures = self.context, self.ct, self.failures
+        elapsed = time.perf_counter() - self.started
+        context.log.info(f"{ct.plural}: {self.done} processed, {self.done - len(failures)} succeeded "
+                         f"({len(self.silent)} unchanged and already recorded: no event), {len(failures)} failed "
+                         f"in {elapsed:.1f} s ({self.done / elapsed if elapsed else 0:.1f} items/s)")
+        if self.silent:
+            yield from self.batches.add(dg.AssetObservation(asset_key=asset_key(ct), metadata={
+                "status": ALREADY_RECORDED, "count": len(self.silent), "backup_fingerprint": self.fingerprint}))
+        if failures and (context.has_partition_key or context.has_partition_key_range):
+            # This run planned the silent keys: failing without materializing them
+            # again would turn them FAILED (recorded.py).
+            for mat in carry_forward(context.instance, asset_key(ct), self.silent, context.run_id):
+                yield from self.batches.add(mat)
+        if failures:
+            # This run planned the re-executed runs' successes too: failing without
+            # materializing them again would turn them FAILED.
+            for mat in _carried_forward(self.done_before):
+                yield from self.batches.add(mat)
+        yield from self.batches.flush()
+        if failures and self.config.dry_run:
+            # A preflight's findings, not a failed step: each is recorded above (status "failed"), and
+            # failing the run would turn every partition it planned FAILED, a dead letter for items
+            # that were not even tried.
+            context.log.warning(f"{len(failures)} of {total} {ct.plural} cannot be restored (dry run): "
+                                + ", ".join(f.source_id for f in failures[:50])
+                                + (" ..." if len(failures) > 50 else ""))
+        elif failures:
+            listed = "\n".join(f"- {f.source_id}: {f.error.type}: {f.error.message}" for f in failures[:50])
+            more = f"\n... and {len(failures) - 50} more" if len(failures) > 50 else ""
+            raise dg.Failure(
+                description=f"{len(failures)} of {total} {ct.plural} failed:\n{listed}{more}",
+                metadata={"failed_keys": dg.MetadataValue.json([f.source_id for f in failures])},
+            )
+
+
+def _outcomes(restorer: Restorer, ct: ContentType, keys: Sequence[str], workers: int,
+              ceiling: int) -> Iterator[Outcome]:
+    """`restore_many`'s outcomes as they come, in the caller's thread (where Dagster wants events yielded)."""
+    outcomes: queue.Queue[object] = queue.Queue()
+    worker_error: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            restore_many(restorer, [(ct, k) for k in keys], workers=workers, max_workers=ceiling,
+                         on_outcome=outcomes.put)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the step's thread below
+            worker_error.append(exc)
+        finally:
+            outcomes.put(_DONE)
+
+    thread = threading.Thread(target=work, name=f"restore-{ct.plural}", daemon=True)
+    thread.start()
+    while (item := outcomes.get()) is not _DONE:
+        assert isinstance(item, (RestoreResult, ItemFailure))
+        yield item
+    thread.join()
+    if worker_error:
+        raise worker_error[0]
 
 
 def _materialization(event: Event) -> dg.AssetMaterialization | None:

@@ -15,6 +15,7 @@ Every error the library raises derives from `LookervaultError`::
     │   ├── ValidationFailed        400/409/422, with Looker's field errors
     │   ├── RateLimited             429, with Retry-After when Looker sent one
     │   └── Unavailable             5xx, connection refused/reset, timeout
+    │       └── WriteOutcomeUnknown a create sent, its answer lost: it may have happened
     ├── DependencyError             something an item needs is missing
     │   ├── MissingDependency       names the needed type and id
     │   └── MissingLookmlModel      names the LookML model(s) Looker lacks
@@ -50,6 +51,7 @@ __all__ = [
     "UnrestorableItem",
     "UnsupportedContent",
     "ValidationFailed",
+    "WriteOutcomeUnknown",
 ]
 
 
@@ -188,6 +190,29 @@ class Unavailable(LookerApiError):
     """Looker failed (5xx) or could not be reached (refused, reset, timed out)."""
 
     transient = True
+
+
+class WriteOutcomeUnknown(Unavailable):
+    """A POST reached Looker but its answer was lost (5xx, reset, timeout): what it creates may exist now.
+
+    Sending it again blind can make a second copy (tiles, users, schedules have
+    no unique key in Looker), so it is never retried as it is: restore looks
+    for what it would have made first. `may_still_happen` is set when no answer
+    came in time (a read timeout, a gateway's 504): Looker may still be
+    carrying the write out, so not finding it yet proves nothing.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        may_still_happen: bool = False,
+        status: int | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        super().__init__(message, status=status, method=method, path=path)
+        self.may_still_happen = may_still_happen
 
 
 # --- dependencies and mapping ----------------------------------------------------

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 import requests.exceptions
+import urllib3.exceptions
 from looker_sdk.rtl import serialize
 from looker_sdk.sdk.api40 import models
 
@@ -35,6 +36,7 @@ from lookervault_core.errors import (
     RateLimited,
     Unavailable,
     ValidationFailed,
+    WriteOutcomeUnknown,
     describe,
 )
 from lookervault_core.looker import (
@@ -844,3 +846,46 @@ def test_proxy_and_ca_bundle_variables_are_read_once_as_requests_would(monkeypat
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     unverified = LookerSettings("https://looker.example.com:19999", "id", SECRET, verify_ssl=False).sdk_settings()
     assert StatusAwareTransport(unverified).session.verify is False
+
+
+# --- a create whose answer is lost ----------------------------------------------------------
+
+
+def test_a_post_answered_5xx_may_have_happened() -> None:
+    for status in (500, 502, 503, 504):
+        error = map_response("POST", "/api/4.0/dashboard_elements", status, {}, b"")
+        assert type(error) is WriteOutcomeUnknown, status
+        assert error.transient and error.may_still_happen == (status == 504)
+    assert type(map_response("POST", LOGIN, 500, {}, b"")) is Unavailable
+    assert type(map_response("POST", "/api/4.0/dashboard_elements", 408, {}, b"")) is Unavailable
+    assert type(map_response("PATCH", DASHBOARD, 500, {}, b"")) is Unavailable
+
+
+def test_a_post_cut_off_may_have_happened_unless_it_never_left() -> None:
+    path = "/api/4.0/users"
+    read = map_requests_exception(requests.exceptions.ReadTimeout("slow"), "POST", path)
+    assert isinstance(read, WriteOutcomeUnknown) and read.may_still_happen
+    reset = map_requests_exception(requests.exceptions.ConnectionError(ConnectionResetError(104, "reset")), "POST", path)
+    assert isinstance(reset, WriteOutcomeUnknown) and not reset.may_still_happen
+    connect = map_requests_exception(requests.exceptions.ConnectTimeout("slow connect"), "POST", path)
+    assert type(connect) is Unavailable
+    refused = requests.exceptions.ConnectionError(
+        urllib3.exceptions.MaxRetryError(None, "/", urllib3.exceptions.NewConnectionError(None, "refused")))  # type: ignore[arg-type]
+    assert type(map_requests_exception(refused, "POST", path)) is Unavailable
+    assert type(map_requests_exception(requests.exceptions.ReadTimeout("slow"), "GET", path)) is Unavailable
+
+
+def test_a_create_whose_answer_is_lost_is_not_sent_again_unless_repeatable(fake: FakeLooker) -> None:
+    client = fake_client(fake)
+    fake.inject("POST /folders", ServerError(500, after_processing=True), times=1)
+    with pytest.raises(WriteOutcomeUnknown):
+        client.call(lambda: client.sdk.create_folder(models.CreateFolder(name="Once", parent_id="1")))
+    assert [f["name"] for f in fake.all("folders").values()].count("Once") == 1
+    assert client.retries == 0
+    fake.put("lookml_models", {"name": "thelook", "project_name": "thelook", "allowed_db_connection_names": ["db"],
+                               "explores": [{"name": "orders", "label": "Orders", "hidden": False}]})
+    fake.inject("POST /queries", DropConnection(after_processing=True), times=1)
+    query = models.WriteQuery(model="thelook", view="orders", fields=["orders.count"])
+    made = client.call(lambda: client.sdk.create_query(query), repeatable=True)
+    assert client.retries == 1
+    assert [q["id"] for q in fake.all("queries").values() if q.get("fields") == ["orders.count"]] == [made.id]

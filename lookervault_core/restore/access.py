@@ -232,7 +232,8 @@ def _made_user(run: ItemRun, body: Mapping[str, object]) -> Callable[[], Payload
     Looker makes a user (and its personal folder) with no key but its id: the
     email is added by a second call. A user with exactly this first and last
     name, no login of any kind (no email, SSO, API keys), and not already the
-    counterpart of another backup user, is taken as the one this restore made.
+    counterpart of another backup user, nor the API user restore logs in as
+    (the fake shows no credentials_api3), is taken as the one this restore made.
     Remaining window, accepted: a login-less user of the same name made by
     hand is adopted (and given the backup's email) rather than left aside.
     """
@@ -246,13 +247,19 @@ def _made_user(run: ItemRun, body: Mapping[str, object]) -> Callable[[], Payload
         for user in map(as_dict, found):  # search is fuzzy ("_", "%", case): exact names only
             if user.get("first_name") != first or user.get("last_name") != last:
                 continue
-            if user.get("email") or any(user.get(c) for c in _CREDENTIALS):
+            if user.get("email") or any(user.get(c) for c in _CREDENTIALS) or str(user["id"]) == _me(run):
                 continue
             owner = run.restorer.idmap.source_of(CT.USER.label, str(user["id"]))
             if owner is None or owner == run.source_id:
                 return user
         return None
     return find
+
+
+def _me(run: ItemRun) -> str:
+    """The id of the user restore is logged in as, asked once per Restorer."""
+    me = run.restorer.cached("me", lambda: str(as_dict(run.call(lambda: run.sdk.me(fields="id"))).get("id")))
+    return str(me)
 
 
 def _set_email(run: ItemRun, dest_id: str | None, live: Mapping[str, object], email: str) -> None:

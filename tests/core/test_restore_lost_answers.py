@@ -194,3 +194,24 @@ def test_a_backup_whose_every_seventh_write_loses_its_answer_ends_with_each_item
     assert failures(second) == []
     assert_each_once(fake, backup)
     del first
+
+
+@pytest.mark.parametrize("kind", sorted(LOST))
+def test_a_tab_whose_answer_is_lost_is_adopted(
+    fake: FakeLooker, sample_backup: Path, make_restorer: Callable[..., Restorer], kind: str
+) -> None:
+    """The sample dashboard has tabs (layouts): a tab made but unanswered is found on the dashboard, not made again."""
+    from .test_restore import assert_all_restored, deploy_lookml, restore_all
+
+    restorer = make_restorer(sample_backup)
+    fake.inject("POST /dashboard_layouts", LOST[kind], times=1)
+    restore_all(restorer, expected_failures=frozenset({(CT.EXPLORE, "thelook::orders")}))
+    assert [r.status for r in fake.requests if (r.method, r.path) == ("POST", "/dashboard_layouts")][0] in (0, 500)
+    for row in restorer.backup.rows(CT.DASHBOARD):
+        data = restorer.backup.get(CT.DASHBOARD, row.id).data
+        dest = restorer.idmap.resolve(CT.DASHBOARD.label, row.id)
+        layouts = [x for x in _live(fake, "dashboard_layouts") if str(x.get("dashboard_id")) == dest]
+        assert len(layouts) == len(data.get("dashboard_layouts") or [1]), (row.id, layouts)  # type: ignore[arg-type]
+    assert_none_twice(fake)
+    deploy_lookml(fake)  # explores come from deployed LookML (the one expected failure above)
+    assert_all_restored(fake, restorer)

@@ -20,7 +20,7 @@ from cattrs.cols import is_sequence, list_structure_factory
 from looker_sdk.rtl import auth_session, auth_token, serialize, transport
 from looker_sdk.sdk.api40.methods import Looker40SDK
 
-from lookervault_core.errors import AuthenticationFailed, WriteOutcomeUnknown
+from lookervault_core.errors import AuthenticationFailed, Unavailable
 from lookervault_core.looker.ratelimit import AdaptiveRateLimiter
 from lookervault_core.looker.retry import RetryPolicy, is_transient
 from lookervault_core.looker.settings import LookerSettings, SdkSettings
@@ -241,7 +241,7 @@ class LookerClient:
         caused by a token Looker expired early triggers one fresh login and
         one more try.
 
-        A create whose answer was lost (`WriteOutcomeUnknown`) is not sent
+        A create whose answer was lost (`Unavailable.write_may_have_happened`) is not sent
         again unless ``repeatable`` says a second one makes nothing new (Looker
         returns the existing query for an identical `create_query`): the
         caller must first look for what the first one made.
@@ -252,8 +252,8 @@ class LookerClient:
         Raises:
             LookerApiError: The last error, with ``attempts`` set to the number
                 of tries.
-            WriteOutcomeUnknown: A create's answer was lost and it is not
-                ``repeatable``.
+            Unavailable: ``write_may_have_happened``: a create's answer was
+                lost and it is not ``repeatable``.
         """
 
         def attempt() -> T:
@@ -292,7 +292,7 @@ class LookerClient:
 
 
 def _safe_to_repeat(exc: BaseException) -> bool:
-    return is_transient(exc) and not isinstance(exc, WriteOutcomeUnknown)
+    return is_transient(exc) and not (isinstance(exc, Unavailable) and exc.write_may_have_happened)
 
 
 def connect(

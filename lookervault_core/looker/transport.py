@@ -37,7 +37,6 @@ from lookervault_core.errors import (
     RateLimited,
     Unavailable,
     ValidationFailed,
-    WriteOutcomeUnknown,
 )
 from lookervault_core.looker.ratelimit import AdaptiveRateLimiter
 
@@ -121,8 +120,8 @@ def map_response(
     limited: true             RateLimited with Retry-After seconds
     408                       Unavailable (transient)
     5xx                       Unavailable (transient); on a POST
-                              (`is_create`) WriteOutcomeUnknown, with
-                              ``may_still_happen`` for 504
+                              (`is_create`) ``write_may_have_happened``,
+                              and ``may_still_happen`` for 504
     other 4xx, >= 600         LookerApiError (not transient)
     ========================  =========================================
 
@@ -148,8 +147,8 @@ def map_response(
             _message(status, body, redact), retry_after=retry_after, status=status, method=method, path=path
         )
     if 500 <= status < 600 and is_create(method, path):
-        return WriteOutcomeUnknown(_message(status, body, redact), may_still_happen=status == 504,
-                                   status=status, method=method, path=path)
+        return Unavailable(_message(status, body, redact), write_may_have_happened=True,
+                           may_still_happen=status == 504, status=status, method=method, path=path)
     if 500 <= status < 600 or status == 408:
         return Unavailable(_message(status, body, redact), status=status, method=method, path=path)
     if 400 <= status < 500 and is_login(method, path):
@@ -193,9 +192,10 @@ def map_requests_exception(exc: requests.RequestException, method: str, path: st
     ================================================  ==========================
 
     On a POST (`is_create`) whose request may have been sent — everything but
-    a refused or timed-out connect — the Unavailable is a WriteOutcomeUnknown:
-    a reset or a cut answer may follow the write, and after a read timeout
-    Looker may still be carrying it out (``may_still_happen``).
+    a refused or timed-out connect — the Unavailable says
+    ``write_may_have_happened``: a reset or a cut answer may follow the write,
+    and after a read timeout Looker may still be carrying it out
+    (``may_still_happen``).
 
     The message names the exception class only: requests' own text can quote
     the URL and, with it, whatever a misconfigured base URL holds.
@@ -203,7 +203,8 @@ def map_requests_exception(exc: requests.RequestException, method: str, path: st
     error = _map_requests_exception(exc, method, path)
     if type(error) is Unavailable and is_create(method, path) and not _never_sent(exc):
         timed_out = isinstance(exc, requests.exceptions.Timeout)
-        return WriteOutcomeUnknown(error.looker_message, may_still_happen=timed_out, method=method, path=path)
+        return Unavailable(error.looker_message, write_may_have_happened=True, may_still_happen=timed_out,
+                           method=method, path=path)
     return error
 
 

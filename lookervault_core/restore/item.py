@@ -18,8 +18,8 @@ from ..errors import (
     LookervaultError,
     MissingDependency,
     NotFound,
+    Unavailable,
     ValidationFailed,
-    WriteOutcomeUnknown,
 )
 from ..graph import Ref
 from .identity import same_object
@@ -154,7 +154,7 @@ class ItemRun:
 
         A create (POST) whose answer is lost is sent again only when
         `repeatable` (a second one makes nothing new); otherwise the
-        `WriteOutcomeUnknown` is raised: use `create` for a create that has a
+        `Unavailable` (``write_may_have_happened``) is raised: use `create` for a create that has a
         natural key to look for.
         """
         if self.dry_run:
@@ -179,7 +179,8 @@ class ItemRun:
             The answer (None in a dry run) and whether it was adopted.
 
         Raises:
-            WriteOutcomeUnknown: the create's outcome could not be established.
+            Unavailable: the create's outcome could not be established
+                (``write_may_have_happened``), or Looker could not be reached.
         """
         if self.dry_run:
             return None, False
@@ -187,8 +188,8 @@ class ItemRun:
         for attempt in range(1, policy.attempts + 1):
             try:
                 return as_dict(self.call(send)), False
-            except WriteOutcomeUnknown as exc:
-                if find is None:
+            except Unavailable as exc:
+                if find is None or not exc.write_may_have_happened:
                     raise
                 found = self._look_for(find, exc)
                 if found is not None:
@@ -202,7 +203,7 @@ class ItemRun:
                 policy.sleep(policy.wait_for(attempt, exc))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _look_for(self, find: Finder, exc: WriteOutcomeUnknown) -> Mapping[str, object] | None:
+    def _look_for(self, find: Finder, exc: Unavailable) -> Mapping[str, object] | None:
         """What the create made, asked once, or over the retry policy's waits when Looker may still be writing it."""
         policy = self.restorer.client.retry_policy
         looks = policy.attempts if exc.may_still_happen else 1
@@ -341,7 +342,7 @@ class ItemRun:
         when Looker refuses a create as a duplicate (a create whose answer was
         lost in an earlier run meets its own first attempt), which is then
         updated rather than failed or duplicated. Without `find` a lost answer
-        fails the item (`WriteOutcomeUnknown`).
+        fails the item (`Unavailable`, ``write_may_have_happened``).
 
         Returns the action, the destination id (None for a dry-run create) and
         the live object after the write (None in a dry run).

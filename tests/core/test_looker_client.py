@@ -36,7 +36,6 @@ from lookervault_core.errors import (
     RateLimited,
     Unavailable,
     ValidationFailed,
-    WriteOutcomeUnknown,
     describe,
 )
 from lookervault_core.looker import (
@@ -854,32 +853,39 @@ def test_proxy_and_ca_bundle_variables_are_read_once_as_requests_would(monkeypat
 def test_a_post_answered_5xx_may_have_happened() -> None:
     for status in (500, 502, 503, 504):
         error = map_response("POST", "/api/4.0/dashboard_elements", status, {}, b"")
-        assert type(error) is WriteOutcomeUnknown, status
+        assert type(error) is Unavailable and error.write_may_have_happened, status
         assert error.transient and error.may_still_happen == (status == 504)
-    assert type(map_response("POST", LOGIN, 500, {}, b"")) is Unavailable
-    assert type(map_response("POST", "/api/4.0/dashboard_elements", 408, {}, b"")) is Unavailable
-    assert type(map_response("PATCH", DASHBOARD, 500, {}, b"")) is Unavailable
+    for method, path, status in (("POST", LOGIN, 500), ("POST", "/api/4.0/dashboard_elements", 408),
+                                 ("PATCH", DASHBOARD, 500)):
+        error = map_response(method, path, status, {}, b"")
+        assert type(error) is Unavailable and not error.write_may_have_happened, (method, path, status)
 
 
 def test_a_post_cut_off_may_have_happened_unless_it_never_left() -> None:
     path = "/api/4.0/users"
-    read = map_requests_exception(requests.exceptions.ReadTimeout("slow"), "POST", path)
-    assert isinstance(read, WriteOutcomeUnknown) and read.may_still_happen
-    reset = map_requests_exception(requests.exceptions.ConnectionError(ConnectionResetError(104, "reset")), "POST", path)
-    assert isinstance(reset, WriteOutcomeUnknown) and not reset.may_still_happen
-    connect = map_requests_exception(requests.exceptions.ConnectTimeout("slow connect"), "POST", path)
-    assert type(connect) is Unavailable
+
+    def mapped(exc: requests.RequestException, method: str = "POST") -> Unavailable:
+        error = map_requests_exception(exc, method, path)
+        assert type(error) is Unavailable
+        return error
+
+    read = mapped(requests.exceptions.ReadTimeout("slow"))
+    assert read.write_may_have_happened and read.may_still_happen
+    reset = mapped(requests.exceptions.ConnectionError(ConnectionResetError(104, "reset")))
+    assert reset.write_may_have_happened and not reset.may_still_happen
+    assert not mapped(requests.exceptions.ConnectTimeout("slow connect")).write_may_have_happened
     refused = requests.exceptions.ConnectionError(
         urllib3.exceptions.MaxRetryError(None, "/", urllib3.exceptions.NewConnectionError(None, "refused")))  # type: ignore[arg-type]
-    assert type(map_requests_exception(refused, "POST", path)) is Unavailable
-    assert type(map_requests_exception(requests.exceptions.ReadTimeout("slow"), "GET", path)) is Unavailable
+    assert not mapped(refused).write_may_have_happened
+    assert not mapped(requests.exceptions.ReadTimeout("slow"), "GET").write_may_have_happened
 
 
 def test_a_create_whose_answer_is_lost_is_not_sent_again_unless_repeatable(fake: FakeLooker) -> None:
     client = fake_client(fake)
     fake.inject("POST /folders", ServerError(500, after_processing=True), times=1)
-    with pytest.raises(WriteOutcomeUnknown):
+    with pytest.raises(Unavailable) as info:
         client.call(lambda: client.sdk.create_folder(models.CreateFolder(name="Once", parent_id="1")))
+    assert info.value.write_may_have_happened
     assert [f["name"] for f in fake.all("folders").values()].count("Once") == 1
     assert client.retries == 0
     fake.put("lookml_models", {"name": "thelook", "project_name": "thelook", "allowed_db_connection_names": ["db"],

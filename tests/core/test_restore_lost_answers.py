@@ -46,9 +46,9 @@ def open_restorer(fake: FakeLooker, tmp_path: Path) -> Iterator[Callable[..., Re
     """A Restorer into the fake with its own client (`timeout` seconds per answer); one id map for all runs."""
     opened: list[LookerClient | BackupReader | IdMap] = []
 
-    def make(backup: Path, *, timeout: int = 120) -> Restorer:
+    def make(backup: Path, *, timeout: int = 120, backoff: float = 0.0) -> Restorer:
         client = connect(settings_for(fake, timeout=timeout),
-                         retry=RetryPolicy(initial_backoff=0.0, max_backoff=0.0, jitter=0.0))
+                         retry=RetryPolicy(initial_backoff=backoff, max_backoff=4 * backoff, jitter=0.0))
         reader = BackupReader(backup)
         idmap = IdMap(tmp_path / "state" / "idmap.sqlite", "source", client.settings.instance_id)
         opened.extend([client, reader, idmap])
@@ -170,6 +170,9 @@ def test_an_answer_slower_than_the_timeout_leaves_no_second_copy(
     # The item whose create timed out may fail (dead-lettered, transient): it is not sent again blind.
     unknown = failures(first, but_missing=True)
     assert all("no answer in time" in f for f in unknown), unknown
+    for failure in first.failures:
+        if failure.error.details.get("write_may_have_happened"):
+            assert failure.error.details["may_still_happen"] is True  # the dead letter says so
     second = run(open_restorer(backup, timeout=1))
     assert failures(second, but_missing=True) == []
     assert_none_twice(fake)
@@ -177,6 +180,21 @@ def test_an_answer_slower_than_the_timeout_leaves_no_second_copy(
     # sits in that folder follows in the next run (as after any first run).
     third = run(open_restorer(backup, timeout=1))
     assert failures(third) == []
+    assert_each_once(fake, backup)
+
+
+def test_a_slow_create_found_within_the_retry_waits_is_adopted_in_the_same_run(
+    fake: FakeLooker, backup: Path, open_restorer: Callable[..., Restorer]
+) -> None:
+    """Timeout 1 s, the tile's create lands after 1.8 s: the lookups over the backoff (0.5, 1, 2 s) find it."""
+    restorer = open_restorer(backup, timeout=1, backoff=0.5)
+    fake.inject("POST /dashboard_elements", Latency(ms=1800), times=1)
+    first = run(restorer)
+    assert failures(first, but_missing=True) == []
+    adopted = [r for r in first.results if "already had it" in r.message]
+    assert len(adopted) == 1 and "ReadTimeout" in adopted[0].message
+    assert_none_twice(fake)
+    assert failures(run(restorer)) == []
     assert_each_once(fake, backup)
 
 

@@ -185,9 +185,32 @@ class RateLimited(LookerApiError):
 
 
 class Unavailable(LookerApiError):
-    """Looker failed (5xx) or could not be reached (refused, reset, timed out)."""
+    """Looker failed (5xx) or could not be reached (refused, reset, timed out).
+
+    `write_may_have_happened` marks a create (POST) that reached Looker but
+    whose answer was lost (5xx, reset, timeout): what it creates may exist now.
+    Sending it again blind can make a second copy (tiles, users, schedules have
+    no unique key in Looker), so it is not retried as it is: restore looks for
+    what it would have made first. `may_still_happen` is set when no answer
+    came in time (a read timeout, a gateway's 504): Looker may still be
+    carrying the write out, so not finding it yet proves nothing.
+    """
 
     transient = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        write_may_have_happened: bool = False,
+        may_still_happen: bool = False,
+        status: int | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        super().__init__(message, status=status, method=method, path=path)
+        self.write_may_have_happened = write_may_have_happened
+        self.may_still_happen = may_still_happen
 
 
 # --- dependencies and mapping ----------------------------------------------------
@@ -262,6 +285,10 @@ def describe(exc: BaseException) -> ErrorInfo:
         details["request"] = f"{exc.method} {exc.path}".strip()
     if isinstance(exc, ValidationFailed):
         details["errors"] = [e.__dict__ for e in exc.errors]
+    if isinstance(exc, Unavailable) and exc.write_may_have_happened:
+        # For the dead letter: the write may have happened (and, if so, the next run adopts it).
+        details["write_may_have_happened"] = True
+        details["may_still_happen"] = exc.may_still_happen
     if isinstance(exc, MissingDependency):
         details["needs"] = f"{exc.needs_type} {exc.needs_id}"
     if isinstance(exc, MissingLookmlModel):

@@ -20,9 +20,9 @@ from cattrs.cols import is_sequence, list_structure_factory
 from looker_sdk.rtl import auth_session, auth_token, serialize, transport
 from looker_sdk.sdk.api40.methods import Looker40SDK
 
-from lookervault_core.errors import AuthenticationFailed
+from lookervault_core.errors import AuthenticationFailed, Unavailable
 from lookervault_core.looker.ratelimit import AdaptiveRateLimiter
-from lookervault_core.looker.retry import RetryPolicy
+from lookervault_core.looker.retry import RetryPolicy, is_transient
 from lookervault_core.looker.settings import LookerSettings, SdkSettings
 from lookervault_core.looker.transport import StatusAwareTransport, is_login
 
@@ -234,12 +234,17 @@ class LookerClient:
         """
         self.call(lambda: self._auth.authenticate({}))
 
-    def call(self, fn: Callable[[], T]) -> T:
+    def call(self, fn: Callable[[], T], *, repeatable: bool = False) -> T:
         """Run ``fn`` (a zero-argument SDK call) with retries of transient errors.
 
         Every HTTP request inside ``fn`` passes the shared rate limiter. A 401
         caused by a token Looker expired early triggers one fresh login and
         one more try.
+
+        A create whose answer was lost (`Unavailable.write_may_have_happened`) is not sent
+        again unless ``repeatable`` says a second one makes nothing new (Looker
+        returns the existing query for an identical `create_query`): the
+        caller must first look for what the first one made.
 
         Example:
             ``dash = client.call(lambda: client.sdk.dashboard("42"))``
@@ -247,6 +252,8 @@ class LookerClient:
         Raises:
             LookerApiError: The last error, with ``attempts`` set to the number
                 of tries.
+            Unavailable: ``write_may_have_happened``: a create's answer was
+                lost and it is not ``repeatable``.
         """
 
         def attempt() -> T:
@@ -261,7 +268,8 @@ class LookerClient:
                 logger.info("%s %s: token refused, logging in again", exc.method, exc.path)
                 return fn()
 
-        return self.retry_policy.call(attempt, on_retry=self._count_retry)
+        return self.retry_policy.call(attempt, on_retry=self._count_retry,
+                                      retry_if=is_transient if repeatable else _safe_to_repeat)
 
     def close(self) -> None:
         """Close pooled connections (the API session is left to expire)."""
@@ -281,6 +289,10 @@ class LookerClient:
     def _count_retry(self, attempt: int, exc: BaseException) -> None:
         with self._lock:
             self._retries += 1
+
+
+def _safe_to_repeat(exc: BaseException) -> bool:
+    return is_transient(exc) and not (isinstance(exc, Unavailable) and exc.write_may_have_happened)
 
 
 def connect(

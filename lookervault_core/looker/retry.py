@@ -78,6 +78,7 @@ class RetryPolicy:
         fn: Callable[[], T],
         *,
         on_retry: Callable[[int, BaseException], None] | None = None,
+        retry_if: Callable[[BaseException], bool] = is_transient,
     ) -> T:
         """Run `fn`, retrying transient errors.
 
@@ -85,6 +86,7 @@ class RetryPolicy:
             fn: The zero-argument call to make.
             on_retry: Called as ``on_retry(failed_attempt, exc)`` before each
                 retry's wait.
+            retry_if: Which errors to retry (default: the transient ones).
 
         Returns:
             What `fn` returned.
@@ -110,7 +112,7 @@ class RetryPolicy:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.attempts),
             wait=wait,
-            retry=tenacity.retry_if_exception(is_transient),
+            retry=tenacity.retry_if_exception(retry_if),
             sleep=self.sleep,
             before_sleep=before_sleep,
             reraise=True,

@@ -25,6 +25,7 @@ from typing import cast
 
 import requests
 import requests.adapters
+import urllib3.exceptions
 from looker_sdk.rtl import transport
 from looker_sdk.rtl.requests_transport import NullAuth, RequestsTransport
 
@@ -41,6 +42,7 @@ from lookervault_core.looker.ratelimit import AdaptiveRateLimiter
 
 __all__ = [
     "StatusAwareTransport",
+    "is_create",
     "is_login",
     "map_requests_exception",
     "map_response",
@@ -59,6 +61,16 @@ def is_login(method: str, path: str) -> bool:
         return False
     parts = [p for p in urllib.parse.urlsplit(path).path.split("/") if p]
     return len(parts) >= 3 and parts[0] == "api" and parts[2] == "login"
+
+
+def is_create(method: str, path: str) -> bool:
+    """Whether ``method path`` may create something in Looker: any POST but the login.
+
+    Looker's API creates with POST; PATCH, PUT and DELETE leave the same state
+    when repeated. A POST repeated after its answer was lost can make a second
+    object (tiles, users, schedules have no unique key).
+    """
+    return method.upper() == "POST" and not is_login(method, path)
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -107,9 +119,15 @@ def map_response(
     marked x-looker-rate-
     limited: true             RateLimited with Retry-After seconds
     408                       Unavailable (transient)
-    5xx                       Unavailable (transient)
+    5xx                       Unavailable (transient); on a POST
+                              (`is_create`) ``write_may_have_happened``,
+                              and ``may_still_happen`` for 504
     other 4xx, >= 600         LookerApiError (not transient)
     ========================  =========================================
+
+    A 5xx can come from a proxy or gateway after Looker did the write (the
+    answer was lost on its way back), so a POST answered 5xx may have created
+    what it sent. A 408 says the request never arrived whole.
 
     Args:
         method: HTTP method, for the message.
@@ -128,6 +146,9 @@ def map_response(
         return RateLimited(
             _message(status, body, redact), retry_after=retry_after, status=status, method=method, path=path
         )
+    if 500 <= status < 600 and is_create(method, path):
+        return Unavailable(_message(status, body, redact), write_may_have_happened=True,
+                           may_still_happen=status == 504, status=status, method=method, path=path)
     if 500 <= status < 600 or status == 408:
         return Unavailable(_message(status, body, redact), status=status, method=method, path=path)
     if 400 <= status < 500 and is_login(method, path):
@@ -170,9 +191,42 @@ def map_requests_exception(exc: requests.RequestException, method: str, path: st
     anything else (InvalidURL, TooManyRedirects, ...) LookerApiError
     ================================================  ==========================
 
+    On a POST (`is_create`) whose request may have been sent — everything but
+    a refused or timed-out connect — the Unavailable says
+    ``write_may_have_happened``: a reset or a cut answer may follow the write,
+    and after a read timeout Looker may still be carrying it out
+    (``may_still_happen``).
+
     The message names the exception class only: requests' own text can quote
     the URL and, with it, whatever a misconfigured base URL holds.
     """
+    error = _map_requests_exception(exc, method, path)
+    if type(error) is Unavailable and is_create(method, path) and not _never_sent(exc):
+        timed_out = isinstance(exc, requests.exceptions.Timeout)
+        return Unavailable(error.looker_message, write_may_have_happened=True, may_still_happen=timed_out,
+                           method=method, path=path)
+    return error
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """Whether the request provably never left: no connection was made (refused, unresolvable, connect timeout)."""
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.RetryError)):
+        return True
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        inner = todo.pop()
+        if id(inner) in seen:
+            continue
+        seen.add(id(inner))
+        if isinstance(inner, urllib3.exceptions.NewConnectionError):
+            return True
+        nested = [getattr(inner, "reason", None), inner.__cause__, inner.__context__, *inner.args]
+        todo.extend(e for e in nested if isinstance(e, BaseException))
+    return False
+
+
+def _map_requests_exception(exc: requests.RequestException, method: str, path: str) -> LookerApiError:
     kind = type(exc).__name__
     if isinstance(exc, requests.exceptions.SSLError):
         return LookerApiError(

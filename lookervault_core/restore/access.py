@@ -15,6 +15,11 @@ from .payload import body_from, same, sequence
 from .result import Action, RestoreResult
 
 _ID_FIELDS = fields_param(m.User, "id")
+#: A user's ways to log in (and its api3 keys): a user the API just made has none of them.
+_CREDENTIALS = ("credentials_email", "credentials_saml", "credentials_google", "credentials_ldap",
+                "credentials_oidc", "credentials_looker_openid", "credentials_totp", "credentials_api3",
+                "credentials_embed", "credentials_workforce")
+_MADE_USER_FIELDS = fields_param(m.User, "id", "first_name", "last_name", "email", *_CREDENTIALS)
 _GROUP_FLAGS = fields_param(m.Group, "id", "name", "externally_managed", "include_by_default")
 
 __all__ = [
@@ -195,9 +200,17 @@ def restore_user(run: ItemRun) -> RestoreResult:
         home = run.require(Ref(CT.FOLDER, str(data["home_folder_id"]), "home_folder_id", hard=False))
         if home is not None:
             body["home_folder_id"] = home
+    find = _made_user(run, body)
+    if live is None:
+        live = find()
+        if live is not None:
+            run.note(f"user {live['id']} in Looker has this user's name and no login at all: the one an earlier "
+                     "run created before its answer was lost; adopted")
+            live_id = str(live["id"])
+            live = run.get(lambda: sdk.user(live_id)) or live
     dest_id = None if live is None else str(live["id"])
     action, dest_id, after = run.upsert(dest_id, body, get=sdk.user, create=sdk.create_user,  # type: ignore[arg-type]
-                                        update=sdk.update_user, live=live)  # type: ignore[arg-type]
+                                        update=sdk.update_user, live=live, find=find)  # type: ignore[arg-type]
     if action is Action.SKIPPED:
         return run.finish(action, dest_id, live)
     state = after or live or {}
@@ -213,6 +226,42 @@ def restore_user(run: ItemRun) -> RestoreResult:
     return run.finish(action, dest_id, state)
 
 
+def _made_user(run: ItemRun, body: Mapping[str, object]) -> Callable[[], Payload | None]:
+    """A lookup of the user a `create_user` of `body` made, should its answer be lost.
+
+    Looker makes a user (and its personal folder) with no key but its id: the
+    email is added by a second call. A user with exactly this first and last
+    name, no login of any kind (no email, SSO, API keys), and not already the
+    counterpart of another backup user, nor the API user restore logs in as
+    (the fake shows no credentials_api3), is taken as the one this restore made.
+    Remaining window, accepted: a login-less user of the same name made by
+    hand is adopted (and given the backup's email) rather than left aside.
+    """
+    def find() -> Payload | None:
+        first, last = body.get("first_name"), body.get("last_name")
+        if not first and not last:
+            return None
+        found = run.call(lambda: run.sdk.search_users(
+            first_name=None if first is None else str(first), last_name=None if last is None else str(last),
+            fields=_MADE_USER_FIELDS))
+        for user in map(as_dict, found):  # search is fuzzy ("_", "%", case): exact names only
+            if user.get("first_name") != first or user.get("last_name") != last:
+                continue
+            if user.get("email") or any(user.get(c) for c in _CREDENTIALS) or str(user["id"]) == _me(run):
+                continue
+            owner = run.restorer.idmap.source_of(CT.USER.label, str(user["id"]))
+            if owner is None or owner == run.source_id:
+                return user
+        return None
+    return find
+
+
+def _me(run: ItemRun) -> str:
+    """The id of the user restore is logged in as, asked once per Restorer."""
+    me = run.restorer.cached("me", lambda: str(as_dict(run.call(lambda: run.sdk.me(fields="id"))).get("id")))
+    return str(me)
+
+
 def _set_email(run: ItemRun, dest_id: str | None, live: Mapping[str, object], email: str) -> None:
     sdk = run.sdk
     run.changed("credentials_email.email")
@@ -223,7 +272,8 @@ def _set_email(run: ItemRun, dest_id: str | None, live: Mapping[str, object], em
         if live.get("credentials_email"):
             run.write(lambda: sdk.update_user_credentials_email(uid, {"email": email}))  # type: ignore[arg-type]
         else:
-            run.write(lambda: sdk.create_user_credentials_email(uid, {"email": email}))  # type: ignore[arg-type]
+            run.create(lambda: sdk.create_user_credentials_email(uid, {"email": email}),  # type: ignore[arg-type]
+                       lambda: _email_of(run, uid, email))
     except AuthenticationFailed as exc:
         # Looker quirk: "Calls to this endpoint may be denied by Looker (Google
         # Cloud core)" (API description, credentials_email), with 403.
@@ -231,6 +281,12 @@ def _set_email(run: ItemRun, dest_id: str | None, live: Mapping[str, object], em
             raise
         run.changes.remove("credentials_email.email")
         run.note("email login left to the identity provider: Looker denied credentials_email (403)")
+
+
+def _email_of(run: ItemRun, user_id: str, email: str) -> Payload | None:
+    """The user's email login when it is `email` (a create_user_credentials_email whose answer was lost)."""
+    creds = run.get(lambda: run.sdk.user_credentials_email(user_id))
+    return creds if creds is not None and creds.get("email") == email else None
 
 
 def _group_flags(run: ItemRun, group_id: str) -> Mapping[str, object]:
@@ -266,7 +322,9 @@ def _sync_groups(run: ItemRun, dest_id: str | None, live: Mapping[str, object]) 
         run.changed(f"group_ids[{gid}]")
         if dest_id is not None:
             g, uid = group, dest_id
-            run.write(lambda: sdk.add_group_user(g, {"user_id": uid}))  # type: ignore[arg-type]
+            # A membership is there or not: adding it again after a lost answer
+            # makes nothing new (a guess: the API description says only "Adds a user to a group").
+            run.write(lambda: sdk.add_group_user(g, {"user_id": uid}), repeatable=True)  # type: ignore[arg-type]
     if not run.restorer.exact_access:
         return
     for group in sorted(live_groups - wanted):

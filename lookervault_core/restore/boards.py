@@ -53,6 +53,26 @@ def _same_section(section: Mapping[str, object], live: Mapping[str, Mapping[str,
     return next((s for i, s in live.items() if i not in used and s.get("title") == section.get("title")), None)
 
 
+def _new_part(run: ItemRun, board_id: str | None, section_id: str | None, wanted: Mapping[str, object],
+              known: set[str]) -> Payload | None:
+    """A section (or, given `section_id`, an item of it) this restore made but whose answer was lost.
+
+    Sections and items have no unique key in Looker: one the board did not
+    have when this restore read it, with the section's title (the item's
+    dashboard or look), is the one made.
+    """
+    if board_id is None:
+        return None
+    board = run.get(lambda: run.sdk.board(board_id)) or {}
+    sections = mappings(board.get("board_sections"))
+    if section_id is None:
+        return next((dict(s) for s in sections if str(s.get("id")) not in known
+                     and s.get("title") == wanted.get("title")), None)
+    items = [i for s in sections if str(s.get("id")) == section_id for i in mappings(s.get("board_items"))]
+    return next((dict(i) for i in items if str(i.get("id")) not in known
+                 and all(str(i.get(f) or "") == str(wanted.get(f) or "") for f in ("dashboard_id", "look_id"))), None)
+
+
 def restore_board(run: ItemRun) -> RestoreResult:
     sdk, data = run.sdk, run.data
     body = run.body(frozenset({"section_order", "user_id"}))
@@ -71,7 +91,8 @@ def restore_board(run: ItemRun) -> RestoreResult:
                         Ref(ct, str(item[field]), f"board_items[{item.get('id')}].{field}"))
     live_board = run.counterpart(sdk.board) or _same_board(run, body)
     action, board_id, after = run.upsert(None, body, get=sdk.board, create=sdk.create_board,  # type: ignore[arg-type]
-                                         update=sdk.update_board, live=live_board)  # type: ignore[arg-type]
+                                         update=sdk.update_board, live=live_board,  # type: ignore[arg-type]
+                                         find=lambda: _same_board(run, body))
     if action is Action.SKIPPED:
         return run.finish(action, board_id, after)
     live = after or {}
@@ -84,7 +105,9 @@ def restore_board(run: ItemRun) -> RestoreResult:
         sec_id = run.upsert_part("board_sections", src, body_from(section, _SECTION), live_section,
                                  create=sdk.create_board_section,  # type: ignore[arg-type]
                                  update=sdk.update_board_section,  # type: ignore[arg-type]
-                                 create_body={**body_from(section, _SECTION), "board_id": board_id})
+                                 create_body={**body_from(section, _SECTION), "board_id": board_id},
+                                 find=lambda: _new_part(run, board_id, None, section, {*live_sections,
+                                                                                       *section_ids.values()}))
         if sec_id is None:
             continue
         section_ids[src] = sec_id
@@ -106,7 +129,9 @@ def restore_board(run: ItemRun) -> RestoreResult:
             item_id = run.upsert_part("board_items", isrc, wanted, live_item,
                                       create=sdk.create_board_item,  # type: ignore[arg-type]
                                       update=sdk.update_board_item,  # type: ignore[arg-type]
-                                      create_body={**wanted, "board_section_id": sec_id})
+                                      create_body={**wanted, "board_section_id": sec_id},
+                                      find=lambda: _new_part(run, board_id, sec_id, wanted,
+                                                             {*live_items, *item_ids.values()}))
             if item_id is not None:
                 item_ids[isrc] = item_id
                 if live_item is None:

@@ -169,7 +169,10 @@ def ensure_query(run: ItemRun, query: object, query_id: object, field: str, *,
     if run.dry_run and not _has_model(run, model):
         raise MissingLookmlModel(run.content_type.label, run.source_id, [model], f" ({field})")
     try:
-        created = run.write(lambda: run.sdk.create_query(wanted))  # type: ignore[arg-type]
+        # Looker quirk: an identical create_query returns the existing query
+        # (786 recorded creates, 29 distinct bodies: looker-api.md), so one
+        # whose answer was lost is simply sent again.
+        created = run.write(lambda: run.sdk.create_query(wanted), repeatable=True)  # type: ignore[arg-type]
     except NotFound as exc:
         # Looker quirk: a query of a model the instance does not have is a bare
         # 404 "The resource you're looking for could not be found" (looker-cli #36, #268).
@@ -317,7 +320,7 @@ def _plan_destinations(run: ItemRun, live: Payload | None) -> list[Payload] | No
 
 
 def _same_plan(run: ItemRun, body: Payload) -> Payload | None:
-    """A plan restored earlier whose id was never recorded (an interrupted run): same name, target and owner.
+    """A plan restored earlier whose id was never recorded (an interrupted run, a lost answer): same name, target, owner.
 
     Plans have no unique key in Looker; all three together make another
     plan's match a coincidence too unlikely to write over.
@@ -330,8 +333,12 @@ def _same_plan(run: ItemRun, body: Payload) -> Payload | None:
         look_id = str(body["look_id"])
         found = run.call(lambda: sdk.scheduled_plans_for_look(look_id, all_users=True))
     else:
-        return None
+        owner = None if body.get("user_id") is None else str(body["user_id"])
+        found = run.call(lambda: sdk.all_scheduled_plans(user_id=owner, all_users=owner is None))
+    target = ("dashboard_id", "look_id", "lookml_dashboard_id", "query_id")
     for plan in map(as_dict, found):
+        if any(str(plan.get(f) or "") != str(body.get(f) or "") for f in target):
+            continue
         if plan.get("name") == body.get("name") and str(plan.get("user_id")) == str(body.get("user_id")):
             run.remember(CT.SCHEDULED_PLAN.label, run.source_id, str(plan["id"]))
             return plan
@@ -360,5 +367,6 @@ def restore_scheduled_plan(run: ItemRun) -> RestoreResult:
         live = {**live, "scheduled_plan_destination": _destinations(live.get("scheduled_plan_destination"))}
     action, dest_id, after = run.upsert(None, body, get=sdk.scheduled_plan, live=live,
                                         create=sdk.create_scheduled_plan,  # type: ignore[arg-type]
-                                        update=sdk.update_scheduled_plan)  # type: ignore[arg-type]
+                                        update=sdk.update_scheduled_plan,  # type: ignore[arg-type]
+                                        find=lambda: _same_plan(run, body))
     return run.finish(action, dest_id, after or live)

@@ -274,7 +274,8 @@ class _Parts:
             dest = run.upsert_part("dashboard_layouts", src, body, live,
                                    create=self.sdk.create_dashboard_layout,  # type: ignore[arg-type]
                                    update=self.sdk.update_dashboard_layout,  # type: ignore[arg-type]
-                                   create_body={**body, "dashboard_id": self.dashboard_id})
+                                   create_body={**body, "dashboard_id": self.dashboard_id},
+                                   find=functools.partial(self._new_layout, body, live_layouts))
             if dest is None:
                 continue
             used.add(dest)
@@ -283,6 +284,16 @@ class _Parts:
                 self.parts_created = True
             if live is None or str(live.get("id")) != src:
                 run.remember("dashboard_layout", src, dest)
+
+    def _new_layout(self, body: Mapping[str, object], known: Sequence[Mapping[str, object]]) -> Payload | None:
+        """A layout with this label that the dashboard did not have when this restore read it: one it made."""
+        if self.dashboard_id is None:
+            return None
+        dashboard_id = self.dashboard_id
+        seen = {str(x.get("id")) for x in known} | set(self.layout_ids.values())
+        found = map(as_dict, self.run.call(lambda: self.sdk.dashboard_dashboard_layouts(dashboard_id)))
+        return next((x for x in found if str(x.get("id")) not in seen
+                     and str(x.get("label") or "") == str(body.get("label") or "")), None)
 
     def _live_layout(self, lay: Mapping[str, object], live_by_id: Mapping[str, Mapping[str, object]],
                      live_layouts: Sequence[Mapping[str, object]], used: set[str]) -> Mapping[str, object] | None:
@@ -350,13 +361,28 @@ class _Parts:
                     wanted_body = {**body, "result_maker": maker}
             part_id = run.upsert_part("dashboard_elements", src, wanted_body, live,
                                       create=self.sdk.create_dashboard_element,  # type: ignore[arg-type]
-                                      update=self.sdk.update_dashboard_element)  # type: ignore[arg-type]
+                                      update=self.sdk.update_dashboard_element,  # type: ignore[arg-type]
+                                      find=functools.partial(self._new_tile, body, set(live_by_id)))
             if part_id is None:
                 continue
             self.element_ids[src] = part_id
             if live is None:
                 self.parts_created = True
                 run.remember("dashboard_element", src, part_id)
+
+    def _new_tile(self, body: Mapping[str, object], known: set[str]) -> Mapping[str, object] | None:
+        """The tile with this title, kind and source that the dashboard did not have when this restore read it.
+
+        Tiles have no unique key in Looker: a create whose answer was lost
+        shows only as a new tile. Tiles this restore made or claimed for other
+        backup tiles are not it.
+        """
+        if self.dashboard_id is None:
+            return None
+        dashboard_id = self.dashboard_id
+        seen = known | set(self.element_ids.values())
+        found = [as_dict(e) for e in self.run.call(lambda: self.sdk.dashboard_dashboard_elements(dashboard_id))]
+        return _same_tile(body, [e for e in found if str(e.get("id")) not in seen])
 
     def _source(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> Payload:
         """What a tile shows, as the one field Looker takes for it: look_id, merge_result_id or query_id.
@@ -413,7 +439,10 @@ class _Parts:
         body = {**body_from(merge, _MERGE), "source_queries": sources}
         if any(s["query_id"] is None for s in sources):
             return None
-        created = run.write(lambda: self.sdk.create_merge_query(body))  # type: ignore[arg-type]
+        # A merge query has no natural key to look for, and one nothing points
+        # at is invisible: a create whose answer was lost is sent again (a guess
+        # that Looker keeps such strays harmlessly, as it keeps unused queries).
+        created = run.write(lambda: self.sdk.create_merge_query(body), repeatable=True)  # type: ignore[arg-type]
         if created is None:
             return None
         new_id = str(created["id"])

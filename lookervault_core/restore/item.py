@@ -13,7 +13,14 @@ from looker_sdk.rtl import model as sdk_model
 from looker_sdk.rtl.serialize import converter40
 
 from ..content_types import ContentType, TypeSpec, spec
-from ..errors import LookerApiError, LookervaultError, MissingDependency, NotFound, ValidationFailed
+from ..errors import (
+    LookerApiError,
+    LookervaultError,
+    MissingDependency,
+    NotFound,
+    Unavailable,
+    ValidationFailed,
+)
 from ..graph import Ref
 from .identity import same_object
 from .payload import as_datetime, body_from, content_hash, diff
@@ -31,6 +38,8 @@ _READ_AHEAD = 8
 
 T = TypeVar("T")
 Payload = dict[str, object]
+#: Looks up, by natural key, what a create would have made (None: not in Looker).
+Finder = Callable[[], Mapping[str, object] | None]
 
 
 def _is_duplicate(exc: ValidationFailed) -> bool:
@@ -93,11 +102,11 @@ class ItemRun:
         """The client's `plain_sdk`: answers are plain dicts and lists (restore reads them through `as_dict`)."""
         return self.restorer.client.plain_sdk
 
-    def call(self, fn: Callable[[], T]) -> T:
-        """Run one SDK call through the client's rate limiter and retries."""
+    def call(self, fn: Callable[[], T], *, repeatable: bool = False) -> T:
+        """Run one SDK call through the client's rate limiter and retries (see `LookerClient.call`)."""
         with self._calls_lock:
             self.api_calls += 1
-        return self.restorer.client.call(fn)
+        return self.restorer.client.call(fn, repeatable=repeatable)
 
     def get(self, fn: Callable[[], object]) -> Payload | None:
         """A live object as a dict, or None when Looker answers 404."""
@@ -140,11 +149,70 @@ class ItemRun:
             return self._read_ahead.pop(key)
         return self.get(fn)
 
-    def write(self, fn: Callable[[], object]) -> Payload | None:
-        """Perform a write and return the answer; in a dry run, do nothing and return None."""
+    def write(self, fn: Callable[[], object], *, repeatable: bool = False) -> Payload | None:
+        """Perform a write and return the answer; in a dry run, do nothing and return None.
+
+        A create (POST) whose answer is lost is sent again only when
+        `repeatable` (a second one makes nothing new); otherwise the
+        `Unavailable` (``write_may_have_happened``) is raised: use `create` for a create that has a
+        natural key to look for.
+        """
         if self.dry_run:
             return None
-        return as_dict(self.call(fn))
+        return as_dict(self.call(fn, repeatable=repeatable))
+
+    def create(self, send: Callable[[], object], find: Finder | None) -> tuple[Payload | None, bool]:
+        """Send a create; when its answer is lost, adopt what it made rather than send it again blind.
+
+        Looker keeps no idempotency key: a POST answered 5xx, cut off or timed
+        out may have created the object. `find` looks for it by natural key;
+        found, it is the object this create made (the caller restores one item
+        at a time, so nothing else writes it meanwhile) and is returned as
+        adopted. Not found after an answer that did come (a 5xx, a reset), the
+        create is sent again, within the retry policy's tries. After a timeout
+        Looker may still be writing: `find` is asked again over the policy's
+        waits, and then the error is raised rather than risk a second copy;
+        the next run's lookups by natural key find what it made. Without
+        `find` (nothing to look for) the error is raised at once.
+
+        Returns:
+            The answer (None in a dry run) and whether it was adopted.
+
+        Raises:
+            Unavailable: the create's outcome could not be established
+                (``write_may_have_happened``), or Looker could not be reached.
+        """
+        if self.dry_run:
+            return None, False
+        policy = self.restorer.client.retry_policy
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                return as_dict(self.call(send)), False
+            except Unavailable as exc:
+                if find is None or not exc.write_may_have_happened:
+                    raise
+                found = self._look_for(find, exc)
+                if found is not None:
+                    self.note(f"{exc.method} {exc.path}: the answer was lost ({exc.looker_message}) but Looker "
+                              f"already had it as {found.get(self.spec.key_field) or found.get('id')}; "
+                              "adopted, not created again")
+                    return dict(found), True
+                if exc.may_still_happen or attempt == policy.attempts:
+                    exc.attempts = attempt  # type: ignore[attr-defined]
+                    raise
+                policy.sleep(policy.wait_for(attempt, exc))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _look_for(self, find: Finder, exc: Unavailable) -> Mapping[str, object] | None:
+        """What the create made, asked once, or over the retry policy's waits when Looker may still be writing it."""
+        policy = self.restorer.client.retry_policy
+        looks = policy.attempts if exc.may_still_happen else 1
+        for look in range(1, looks + 1):
+            found = find()
+            if found is not None or look == looks:
+                return found
+            policy.sleep(policy.wait_for(look, exc))
+        return None
 
     def write_raw(self, fn: Callable[[], object]) -> None:
         """A write whose answer is not a model (membership lists, role sets)."""
@@ -270,9 +338,11 @@ class ItemRun:
         """Create the object, or patch the fields that differ, or leave it be.
 
         `find` looks the object up by its natural key (title in its folder,
-        name) when Looker refuses a create as a duplicate: a create whose
-        answer was lost to a dropped connection and was retried meets its own
-        first attempt, which is then updated rather than failed or duplicated.
+        name, email): after a create whose answer was lost (`create`), and
+        when Looker refuses a create as a duplicate (a create whose answer was
+        lost in an earlier run meets its own first attempt), which is then
+        updated rather than failed or duplicated. Without `find` a lost answer
+        fails the item (`Unavailable`, ``write_may_have_happened``).
 
         Returns the action, the destination id (None for a dry-run create) and
         the live object after the write (None in a dry run).
@@ -282,7 +352,7 @@ class ItemRun:
         key = self.spec.key_field
         if live is None:
             try:
-                created = self.write(lambda: create(body))
+                created, adopted = self.create(lambda: create(body), find)
             except ValidationFailed as exc:
                 found = find() if find is not None and _is_duplicate(exc) else None
                 if found is None:
@@ -298,6 +368,9 @@ class ItemRun:
                 if created is None:
                     return Action.WOULD_CREATE, None, None
                 new_id = str(created[key])
+                if adopted:
+                    # What `find` answered may be abridged (a search): read the whole object.
+                    created = self.get(lambda: get(new_id)) or created
                 self.remember(self.content_type.label, self.source_id, new_id, created=True)
                 return Action.CREATED, new_id, created
         dest = str(live[key])
@@ -344,11 +417,12 @@ class ItemRun:
     ) -> str | None:
         """Create or patch one sub-resource (a tile, a board section) and return its id.
 
-        `find` reads the live part by its natural key (a filter's name) when
-        Looker refuses a create as a duplicate: the part is then patched
-        instead. Changes are recorded as `kind[label].field`. Returns None when
-        nothing exists to return: a dry run, or a part whose parent is not
-        created yet.
+        `find` reads the live part by its natural key (a filter's name; a tile
+        by its title and source among the tiles this run did not know) when
+        Looker refuses a create as a duplicate, or when the create's answer
+        was lost (`create`): the part is then patched, never made twice.
+        Changes are recorded as `kind[label].field`. Returns None when nothing
+        exists to return: a dry run, or a part whose parent is not created yet.
         """
         if live is None:
             self.changed(f"{kind}[{label}]")
@@ -356,14 +430,18 @@ class ItemRun:
             if create is None or any(v is None for v in body.values()):
                 return None
             try:
-                created = self.write(lambda: create(body))
+                created, adopted = self.create(lambda: create(body), find)
             except ValidationFailed as exc:
                 live = find() if find is not None and _is_duplicate(exc) else None
                 if live is None:
                     raise
                 self.note(f"{kind}[{label}] already existed in Looker; updated it")
             else:
-                return None if created is None else str(created["id"])
+                if created is None:
+                    return None
+                if not adopted:
+                    return str(created["id"])
+                live = created
         changes = diff(wanted, live)
         if changes:
             self.changed(*(f"{kind}[{label}].{f}" for f in sorted(changes)))

@@ -16,7 +16,8 @@ def restore_lookml_model(run: ItemRun) -> RestoreResult:
     body = body_from(run.data, run.spec.writable)
     name = str(run.data.get("name") or run.source_id)
     action, dest, after = run.upsert(name, body, get=sdk.lookml_model, create=sdk.create_lookml_model,  # type: ignore[arg-type]
-                                     update=sdk.update_lookml_model)  # type: ignore[arg-type]
+                                     update=sdk.update_lookml_model,  # type: ignore[arg-type]
+                                     find=lambda: run.get(lambda: sdk.lookml_model(name)))
     return run.finish(action, dest, after)
 
 

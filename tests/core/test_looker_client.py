@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 import requests.exceptions
+import urllib3.exceptions
 from looker_sdk.rtl import serialize
 from looker_sdk.sdk.api40 import models
 
@@ -844,3 +845,53 @@ def test_proxy_and_ca_bundle_variables_are_read_once_as_requests_would(monkeypat
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     unverified = LookerSettings("https://looker.example.com:19999", "id", SECRET, verify_ssl=False).sdk_settings()
     assert StatusAwareTransport(unverified).session.verify is False
+
+
+# --- a create whose answer is lost ----------------------------------------------------------
+
+
+def test_a_post_answered_5xx_may_have_happened() -> None:
+    for status in (500, 502, 503, 504):
+        error = map_response("POST", "/api/4.0/dashboard_elements", status, {}, b"")
+        assert type(error) is Unavailable and error.write_may_have_happened, status
+        assert error.transient and error.may_still_happen == (status == 504)
+    for method, path, status in (("POST", LOGIN, 500), ("POST", "/api/4.0/dashboard_elements", 408),
+                                 ("PATCH", DASHBOARD, 500)):
+        error = map_response(method, path, status, {}, b"")
+        assert type(error) is Unavailable and not error.write_may_have_happened, (method, path, status)
+
+
+def test_a_post_cut_off_may_have_happened_unless_it_never_left() -> None:
+    path = "/api/4.0/users"
+
+    def mapped(exc: requests.RequestException, method: str = "POST") -> Unavailable:
+        error = map_requests_exception(exc, method, path)
+        assert type(error) is Unavailable
+        return error
+
+    read = mapped(requests.exceptions.ReadTimeout("slow"))
+    assert read.write_may_have_happened and read.may_still_happen
+    reset = mapped(requests.exceptions.ConnectionError(ConnectionResetError(104, "reset")))
+    assert reset.write_may_have_happened and not reset.may_still_happen
+    assert not mapped(requests.exceptions.ConnectTimeout("slow connect")).write_may_have_happened
+    refused = requests.exceptions.ConnectionError(
+        urllib3.exceptions.MaxRetryError(None, "/", urllib3.exceptions.NewConnectionError(None, "refused")))  # type: ignore[arg-type]
+    assert not mapped(refused).write_may_have_happened
+    assert not mapped(requests.exceptions.ReadTimeout("slow"), "GET").write_may_have_happened
+
+
+def test_a_create_whose_answer_is_lost_is_not_sent_again_unless_repeatable(fake: FakeLooker) -> None:
+    client = fake_client(fake)
+    fake.inject("POST /folders", ServerError(500, after_processing=True), times=1)
+    with pytest.raises(Unavailable) as info:
+        client.call(lambda: client.sdk.create_folder(models.CreateFolder(name="Once", parent_id="1")))
+    assert info.value.write_may_have_happened
+    assert [f["name"] for f in fake.all("folders").values()].count("Once") == 1
+    assert client.retries == 0
+    fake.put("lookml_models", {"name": "thelook", "project_name": "thelook", "allowed_db_connection_names": ["db"],
+                               "explores": [{"name": "orders", "label": "Orders", "hidden": False}]})
+    fake.inject("POST /queries", DropConnection(after_processing=True), times=1)
+    query = models.WriteQuery(model="thelook", view="orders", fields=["orders.count"])
+    made = client.call(lambda: client.sdk.create_query(query), repeatable=True)
+    assert client.retries == 1
+    assert [q["id"] for q in fake.all("queries").values() if q.get("fields") == ["orders.count"]] == [made.id]

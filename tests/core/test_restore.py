@@ -336,7 +336,7 @@ def test_each_type_restored_by_a_fresh_restorer_as_dagster_runs_do(
 def test_a_create_whose_answer_was_lost_is_not_duplicated(
     fake: FakeLooker, sample_backup: Path, make_restorer: Callable[..., Restorer]
 ) -> None:
-    """The POST reached Looker but the connection dropped; the client's retry meets a duplicate."""
+    """The POST reached Looker but the connection dropped: the dashboard is looked for and adopted, not re-sent."""
     from lookervault_core.testing.fake_looker import DropConnection
 
     fake.load_backup(sample_backup)
@@ -346,7 +346,8 @@ def test_a_create_whose_answer_was_lost_is_not_duplicated(
     result = restorer.restore(CT.DASHBOARD, "101")
     assert [d["title"] for d in fake.all("dashboards").values()].count("Sales Overview") == 1
     assert "already had it" in result.message
-    assert result.action in (Action.UPDATED, Action.UNCHANGED)
+    assert result.action is Action.CREATED
+    assert [r.status for r in fake.requests if (r.method, r.path) == ("POST", "/dashboards")] == [0]
     tiles = restorer.backup.get(CT.DASHBOARD, "101").data["dashboard_elements"]
     assert len(_by(fake, "dashboard_elements", "dashboard_id", str(result.destination_id))) == len(tiles)  # type: ignore[arg-type]
 

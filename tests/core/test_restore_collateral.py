@@ -169,13 +169,14 @@ def test_a_set_built_in_on_the_destination_is_skipped_on_405(fake: FakeLooker, l
     assert fake.get("permission_sets", "4")["permissions"] == ["access_data"]  # type: ignore[index]
 
 
-def test_a_create_answered_409_adopts_the_first_attempt(fake: FakeLooker, backup: Path,
-                                                        make_restorer: MakeRestorer) -> None:
+def test_a_create_whose_answer_is_lost_adopts_the_first_attempt(fake: FakeLooker, backup: Path,
+                                                                 make_restorer: MakeRestorer) -> None:
     restorer = make_restorer(backup)
-    # The first create happens but its answer is lost; the retry meets it (409).
+    # The first create happens but its answer is lost: it is looked for, found, and not sent again.
     fake.inject("POST /groups", DropConnection(after_processing=True))
     result = restorer.restore(CT.GROUP, "3")
-    assert result.action is Action.UNCHANGED
+    assert result.action is Action.CREATED
+    assert [r.status for r in fake.requests if (r.method, r.path) == ("POST", "/groups")] == [0]
     named = [g for g in fake.all("groups").values() if g["name"] == "Sales Team"]
     assert [g["id"] for g in named] == [result.destination_id]
     assert "already had it" in result.message

@@ -311,9 +311,12 @@ class FakeLooker:
         """Forget the calls received so far."""
         self._app.clear_recorded()
 
-    def inject(self, route: str, fault: Fault, times: int = 1) -> None:
-        """Make the next `times` calls matching `route` ("PATCH /dashboards/*", "* *") fail with `fault`."""
-        self._faults.add(route, fault, times)
+    def inject(self, route: str, fault: Fault, times: int = 1, every: int = 1) -> None:
+        """Make the next `times` calls matching `route` ("PATCH /dashboards/*", "* *") fail with `fault`.
+
+        With `every=n` only each n-th matching call fails (`times` of them in all).
+        """
+        self._faults.add(route, fault, times, every)
 
     def throttle(self, per_second: float | None, retry_after: float | None = None) -> None:
         """Answer 429 to calls beyond `per_second` until lifted with None (rate-based, unlike `inject`)."""

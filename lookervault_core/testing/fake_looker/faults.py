@@ -20,9 +20,17 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class ServerError:
-    """Answer a 5xx status with a JSON error body."""
+    """Answer a 5xx status with a JSON error body.
+
+    With `after_processing=True` the call is carried out first and its answer
+    then replaced by the error. This models an answer lost between Looker and
+    the client (a proxy or load balancer answering 500/502/504 for a request
+    Looker completed), not a Looker behaviour: a guess at what the network can
+    do, which the client cannot tell from a write that never happened.
+    """
 
     status: int = 500
+    after_processing: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,8 @@ class DropConnection:
     """Close the socket without answering.
 
     With `after_processing=True` the call is carried out first, so the client
-    cannot know whether its write happened.
+    cannot know whether its write happened (a connection reset by the network
+    after Looker did the write: a model of a lost answer, not a Looker behaviour).
     """
 
     after_processing: bool = False
@@ -83,6 +92,8 @@ class _Injection:
     route: str
     fault: Fault
     remaining: int
+    every: int = 1
+    seen: int = 0
 
 
 class FaultPlan:
@@ -120,19 +131,21 @@ class FaultPlan:
         self._tokens -= 1.0
         return False
 
-    def add(self, route: str, fault: Fault, times: int = 1) -> None:
-        """Queue `fault` for the next `times` calls matching `route`.
+    def add(self, route: str, fault: Fault, times: int = 1, every: int = 1) -> None:
+        """Queue `fault` for `times` calls matching `route`: every `every`-th of them (each one by default).
 
         Raises:
-            ValueError: when `times` is below 1 or the fault is of an unknown kind.
+            ValueError: when `times` or `every` is below 1 or the fault is of an unknown kind.
         """
         if times < 1:
             raise ValueError("times must be at least 1")
+        if every < 1:
+            raise ValueError("every must be at least 1")
         if not isinstance(fault, (RateLimit, ServerError, DropConnection, Latency, ExpireToken)):
             raise ValueError(f"unknown fault {fault!r}")
         _compile(route)
         with self._lock:
-            self._pending.append(_Injection(route, fault, times))
+            self._pending.append(_Injection(route, fault, times, every))
 
     def take(self, method: str, path: str) -> Fault | None:
         """The first pending fault whose route matches this call (used up by one), or None."""
@@ -144,6 +157,9 @@ class FaultPlan:
             for injection in self._pending:
                 method_re, path_re = _compile(injection.route)
                 if method_re.fullmatch(method) and path_re.fullmatch(path):
+                    injection.seen += 1
+                    if injection.seen % injection.every:
+                        continue
                     injection.remaining -= 1
                     if injection.remaining <= 0:
                         self._pending.remove(injection)

@@ -148,7 +148,7 @@ class App:
             if fault.retry_after is not None:
                 headers.append(("Retry-After", _seconds(fault.retry_after)))
             return self._error(HttpError(429, "Too Many Requests", headers=headers), doc_path)
-        elif isinstance(fault, ServerError):
+        elif isinstance(fault, ServerError) and not fault.after_processing:
             return self._error(HttpError(fault.status), doc_path)
         elif isinstance(fault, DropConnection) and not fault.after_processing:
             return _Answer(0, drop=True)
@@ -197,6 +197,8 @@ class App:
             answer = self._error(HttpError(500, f"Fake Looker error: {exc!r}"), doc_path)
         if isinstance(fault, DropConnection):
             return _Answer(0, drop=True)
+        if isinstance(fault, ServerError):
+            return self._error(HttpError(fault.status), doc_path)
         return answer
 
     @staticmethod

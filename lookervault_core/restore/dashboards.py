@@ -68,7 +68,7 @@ _QUERY_KEYS = ("model", "view", "fields", "pivots", "filters", "filter_expressio
 Binding = tuple[str, str, str, str, str]
 
 
-def restore_dashboard(run: ItemRun) -> RestoreResult:
+def restore_dashboard(item_run: ItemRun) -> RestoreResult:
     """Restore a dashboard, then its filters, tabs, tiles and tile places.
 
     Raises:
@@ -76,42 +76,42 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
             be restored (a merged-results tile whose merge query is neither in
             Looker nor in the backup, a tile whose query only the source had).
     """
-    sdk, data = run.sdk, run.data
-    if "::" in run.source_id:
-        return _lookml_dashboard(run)
-    body = run.body()
-    owner_and_folder(run, body)
+    sdk, data = item_run.sdk, item_run.data
+    if "::" in item_run.source_id:
+        return _lookml_dashboard(item_run)
+    body = item_run.body()
+    owner_and_folder(item_run, body)
     # Check every look a tile shows before writing anything, so a missing one
     # fails the dashboard without leaving half of it behind.
-    looks = {str(el.get("id")): run.require(Ref(CT.LOOK, str(el["look_id"]), f"dashboard_elements[{el.get('id')}].look_id"))
+    looks = {str(el.get("id")): item_run.require(Ref(CT.LOOK, str(el["look_id"]), f"dashboard_elements[{el.get('id')}].look_id"))
              for el in mappings(data.get("dashboard_elements")) if el.get("look_id") is not None}
-    find = titled_in_folder(run, lambda: sdk.search_dashboards(title=str(body.get("title")),
+    find = titled_in_folder(item_run, lambda: sdk.search_dashboards(title=str(body.get("title")),
                                                                 folder_id=str(body.get("folder_id"))))
-    live = run.counterpart(sdk.dashboard)
+    live = item_run.counterpart(sdk.dashboard)
     try:
-        action, dest_id, after = run.upsert(None, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
+        action, dest_id, after = item_run.upsert(None, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
                                             update=sdk.update_dashboard, find=find,  # type: ignore[arg-type]
                                             live=live)
     except ValidationFailed as exc:
         if not _slug_taken(exc, body):
             raise
-        holder = _slug_holder(run, str(body["slug"]))
+        holder = _slug_holder(item_run, str(body["slug"]))
         if holder is None:
-            run.note(f"slug {body['slug']} is another dashboard's in Looker (409); written without it, "
+            item_run.note(f"slug {body['slug']} is another dashboard's in Looker (409); written without it, "
                      "so Looker gave it a new one")
             body.pop("slug")
         else:
             live = holder
             where = "in Looker's Trash" if holder.get("deleted") else "in Looker"
-            run.note(f"the backup's own dashboard {holder.get('id')} was {where} with slug {body['slug']}; "
+            item_run.note(f"the backup's own dashboard {holder.get('id')} was {where} with slug {body['slug']}; "
                      f"{'brought back' if holder.get('deleted') else 'updated'}")
-        action, dest_id, after = run.upsert(None, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
+        action, dest_id, after = item_run.upsert(None, body, get=sdk.dashboard, create=sdk.create_dashboard,  # type: ignore[arg-type]
                                             update=sdk.update_dashboard, find=find,  # type: ignore[arg-type]
                                             live=live)
     if action is Action.SKIPPED:
-        return run.finish(action, dest_id, after)
-    live = after if after is not None else (run.get(lambda: sdk.dashboard(dest_id)) if dest_id else None) or {}
-    parts = _Parts(run, dest_id, live, looks)
+        return item_run.finish(action, dest_id, after)
+    live = after if after is not None else (item_run.get(lambda: sdk.dashboard(dest_id)) if dest_id else None) or {}
+    parts = _Parts(item_run, dest_id, live, looks)
     layouts = mappings(data.get("dashboard_layouts"))
     if "dashboard_filters" in data:
         parts.filters(mappings(data["dashboard_filters"]))
@@ -119,15 +119,15 @@ def restore_dashboard(run: ItemRun) -> RestoreResult:
     if "dashboard_elements" in data:
         parts.elements(mappings(data["dashboard_elements"]), _tabs(layouts))
     else:
-        run.note("backup holds no tiles for this dashboard; live tiles left as they are")
+        item_run.note("backup holds no tiles for this dashboard; live tiles left as they are")
     parts.place(layouts)
     if parts.unrestorable:
         rest = " (everything else of the dashboard was restored)"
         if len(parts.unrestorable) == len(parts.models_lacking):
-            raise MissingLookmlModel(CT.DASHBOARD.label, run.source_id, sorted(set(parts.models_lacking)),
+            raise MissingLookmlModel(CT.DASHBOARD.label, item_run.source_id, sorted(set(parts.models_lacking)),
                                      f" ({'; '.join(parts.unrestorable)}){rest}")
-        raise UnrestorableItem(CT.DASHBOARD.label, run.source_id, "; ".join(parts.unrestorable) + rest)
-    return run.finish(action, dest_id, live)
+        raise UnrestorableItem(CT.DASHBOARD.label, item_run.source_id, "; ".join(parts.unrestorable) + rest)
+    return item_run.finish(action, dest_id, live)
 
 
 def _slug_taken(exc: ValidationFailed, body: Mapping[str, object]) -> bool:
@@ -140,7 +140,7 @@ def _slug_taken(exc: ValidationFailed, body: Mapping[str, object]) -> bool:
     return exc.status == 409 and not exc.errors and body.get("slug") is not None
 
 
-def _slug_holder(run: ItemRun, slug: str) -> Payload | None:
+def _slug_holder(item_run: ItemRun, slug: str) -> Payload | None:
     """The backup's own dashboard when Looker has it with this slug, in the Trash or not, else None.
 
     As gzr's import (`search_dashboards_by_slug`, live ones then trashed ones,
@@ -150,34 +150,34 @@ def _slug_holder(run: ItemRun, slug: str) -> Payload | None:
     or the id map maps the backup's dashboard to it.
     """
     for deleted in (None, "true"):  # search_* leaves the Trash out unless asked
-        found = run.call(lambda: run.sdk.search_dashboards(slug=slug, deleted=deleted))
+        found = item_run.call(lambda: item_run.sdk.search_dashboards(slug=slug, deleted=deleted))
         for holder in map(as_dict, found):
             if holder.get("slug") != slug:
                 continue  # search treats `_` and `%` as wildcards
             holder_id = str(holder.get("id"))
-            if same_object(CT.DASHBOARD, run.data, holder) or \
-                    run.resolve(CT.DASHBOARD.label, run.source_id) == holder_id:
-                return run.get(lambda: run.sdk.dashboard(holder_id))
+            if same_object(CT.DASHBOARD, item_run.data, holder) or \
+                    item_run.resolve(CT.DASHBOARD.label, item_run.source_id) == holder_id:
+                return item_run.get(lambda: item_run.sdk.dashboard(holder_id))
     return None
 
 
-def _lookml_dashboard(run: ItemRun) -> RestoreResult:
+def _lookml_dashboard(item_run: ItemRun) -> RestoreResult:
     """A LookML dashboard (`model::name`): reported, never created; Looker has it when its LookML is deployed.
 
     Raises:
         UnrestorableItem: Looker does not have it.
     """
-    model = run.source_id.partition("::")[0]
+    model = item_run.source_id.partition("::")[0]
     try:
-        live = as_dict(run.call(lambda: run.sdk.dashboard(run.source_id, fields="id")))
+        live = as_dict(item_run.call(lambda: item_run.sdk.dashboard(item_run.source_id, fields="id")))
     except NotFound as exc:
         raise UnrestorableItem(
-            CT.DASHBOARD.label, run.source_id,
+            CT.DASHBOARD.label, item_run.source_id,
             f"a LookML dashboard is defined in the LookML of model {model!r} and cannot be created through the "
             "API; deploy the LookML project that has it",
         ) from exc
-    run.note("LookML dashboard: defined in deployed LookML, which Looker has; never written")
-    return run.finish(Action.SKIPPED, str(live.get("id") or run.source_id))
+    item_run.note("LookML dashboard: defined in deployed LookML, which Looker has; never written")
+    return item_run.finish(Action.SKIPPED, str(live.get("id") or item_run.source_id))
 
 
 def _tabs(layouts: Sequence[Mapping[str, object]]) -> dict[str, str]:
@@ -219,12 +219,12 @@ def _maker_body(element: Mapping[str, object]) -> Payload | None:
 class _Parts:
     """Brings one live dashboard's parts in line with the backup, part by part."""
 
-    def __init__(self, run: ItemRun, dashboard_id: str | None, live: Mapping[str, object],
+    def __init__(self, item_run: ItemRun, dashboard_id: str | None, live: Mapping[str, object],
                  looks: Mapping[str, str | None]) -> None:
-        self.run = run
+        self.item_run = item_run
         #: source tile id → destination id of the look it shows (None in a dry run that creates it)
         self.looks = looks
-        self.sdk = run.sdk
+        self.sdk = item_run.sdk
         self.dashboard_id = dashboard_id
         self.live = live
         #: source element id → destination element id
@@ -247,7 +247,7 @@ class _Parts:
             name = str(f.get("name"))
             body = body_from(f, _FILTER_UPDATE)
             create_body = {**body_from(f, _FILTER_CREATE), "dashboard_id": self.dashboard_id}
-            self.run.upsert_part("dashboard_filters", name, body, live_by_name.get(_fold(name)),
+            self.item_run.upsert_part("dashboard_filters", name, body, live_by_name.get(_fold(name)),
                                  create=self.sdk.create_dashboard_filter,  # type: ignore[arg-type]
                                  update=self.sdk.update_dashboard_filter,  # type: ignore[arg-type]
                                  create_body=create_body, find=functools.partial(self._live_filter, name))
@@ -257,13 +257,13 @@ class _Parts:
         if self.dashboard_id is None:
             return None
         dashboard_id = self.dashboard_id
-        found = self.run.call(lambda: self.sdk.dashboard_dashboard_filters(dashboard_id))
+        found = self.item_run.call(lambda: self.sdk.dashboard_dashboard_filters(dashboard_id))
         return next((as_dict(f) for f in found if _fold(as_dict(f).get("name")) == _fold(name)), None)
 
     # --- tabs ------------------------------------------------------------------------
 
     def layouts(self, wanted: Sequence[Mapping[str, object]]) -> None:
-        run = self.run
+        item_run = self.item_run
         live_layouts = mappings(self.live.get("dashboard_layouts"))
         live_by_id = {str(lay.get("id")): lay for lay in live_layouts}
         used: set[str] = set()
@@ -271,7 +271,7 @@ class _Parts:
             src = str(lay.get("id"))
             live = self._live_layout(lay, live_by_id, live_layouts, used)
             body = body_from(lay, _LAYOUT)
-            dest = run.upsert_part("dashboard_layouts", src, body, live,
+            dest = item_run.upsert_part("dashboard_layouts", src, body, live,
                                    create=self.sdk.create_dashboard_layout,  # type: ignore[arg-type]
                                    update=self.sdk.update_dashboard_layout,  # type: ignore[arg-type]
                                    create_body={**body, "dashboard_id": self.dashboard_id},
@@ -283,7 +283,7 @@ class _Parts:
             if live is None:
                 self.parts_created = True
             if live is None or str(live.get("id")) != src:
-                run.remember("dashboard_layout", src, dest)
+                item_run.remember("dashboard_layout", src, dest)
 
     def _new_layout(self, body: Mapping[str, object], known: Sequence[Mapping[str, object]]) -> Payload | None:
         """A layout with this label that the dashboard did not have when this restore read it: one it made."""
@@ -291,13 +291,13 @@ class _Parts:
             return None
         dashboard_id = self.dashboard_id
         seen = {str(x.get("id")) for x in known} | set(self.layout_ids.values())
-        found = map(as_dict, self.run.call(lambda: self.sdk.dashboard_dashboard_layouts(dashboard_id)))
+        found = map(as_dict, self.item_run.call(lambda: self.sdk.dashboard_dashboard_layouts(dashboard_id)))
         return next((x for x in found if str(x.get("id")) not in seen
                      and str(x.get("label") or "") == str(body.get("label") or "")), None)
 
     def _live_layout(self, lay: Mapping[str, object], live_by_id: Mapping[str, Mapping[str, object]],
                      live_layouts: Sequence[Mapping[str, object]], used: set[str]) -> Mapping[str, object] | None:
-        dest = self.run.resolve("dashboard_layout", str(lay.get("id")))
+        dest = self.item_run.resolve("dashboard_layout", str(lay.get("id")))
         if dest is not None and dest in live_by_id and dest not in used:
             return live_by_id[dest]
         free = [x for x in live_layouts if str(x.get("id")) not in used]
@@ -314,9 +314,9 @@ class _Parts:
     # --- tiles -----------------------------------------------------------------------
 
     def elements(self, wanted: Sequence[Mapping[str, object]], tabs: Mapping[str, str]) -> None:
-        run = self.run
+        item_run = self.item_run
         live_by_id = {str(e.get("id")): e for e in mappings(self.live.get("dashboard_elements"))}
-        mapped = {str(el.get("id")): run.resolve("dashboard_element", str(el.get("id"))) for el in wanted}
+        mapped = {str(el.get("id")): item_run.resolve("dashboard_element", str(el.get("id"))) for el in wanted}
         unclaimed = [e for i, e in live_by_id.items() if i not in set(mapped.values())]
         for el in wanted:
             src = str(el.get("id"))
@@ -345,7 +345,7 @@ class _Parts:
                     # (interrupted), or on a dashboard matched by title: the same
                     # title, kind and source on this dashboard is this tile.
                     unclaimed.remove(live)
-                    run.remember("dashboard_element", src, str(live["id"]))
+                    item_run.remember("dashboard_element", src, str(live["id"]))
             if live is None:
                 create_body = {**body, "dashboard_id": self.dashboard_id}
                 if maker is not None:
@@ -359,7 +359,7 @@ class _Parts:
                 if maker is not None and _bindings(maker) != _bindings(live.get("result_maker")):
                     # The patch Looker's own example sends to (re)bind a tile's filters.
                     wanted_body = {**body, "result_maker": maker}
-            part_id = run.upsert_part("dashboard_elements", src, wanted_body, live,
+            part_id = item_run.upsert_part("dashboard_elements", src, wanted_body, live,
                                       create=self.sdk.create_dashboard_element,  # type: ignore[arg-type]
                                       update=self.sdk.update_dashboard_element,  # type: ignore[arg-type]
                                       find=functools.partial(self._new_tile, body, set(live_by_id)))
@@ -368,7 +368,7 @@ class _Parts:
             self.element_ids[src] = part_id
             if live is None:
                 self.parts_created = True
-                run.remember("dashboard_element", src, part_id)
+                item_run.remember("dashboard_element", src, part_id)
 
     def _new_tile(self, body: Mapping[str, object], known: set[str]) -> Mapping[str, object] | None:
         """The tile with this title, kind and source that the dashboard did not have when this restore read it.
@@ -381,7 +381,7 @@ class _Parts:
             return None
         dashboard_id = self.dashboard_id
         seen = known | set(self.element_ids.values())
-        found = [as_dict(e) for e in self.run.call(lambda: self.sdk.dashboard_dashboard_elements(dashboard_id))]
+        found = [as_dict(e) for e in self.item_run.call(lambda: self.sdk.dashboard_dashboard_elements(dashboard_id))]
         return _same_tile(body, [e for e in found if str(e.get("id")) not in seen])
 
     def _source(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> Payload:
@@ -390,7 +390,7 @@ class _Parts:
         Raises:
             UnrestorableItem: the tile's query or merge query is neither in Looker nor in the backup.
         """
-        run = self.run
+        item_run = self.item_run
         field = f"dashboard_elements[{src}]"
         if el.get("look_id") is not None:
             return {"look_id": self.looks[src]}
@@ -400,7 +400,7 @@ class _Parts:
         if found is None:
             return {}
         holder, where = found
-        return {"query_id": ensure_query(run, holder.get("query"), holder.get("query_id"), f"{where}.query_id")}
+        return {"query_id": ensure_query(item_run, holder.get("query"), holder.get("query_id"), f"{where}.query_id")}
 
     def _merge_query(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> str | None:
         """The destination merge query of a merged-results tile, re-created from the backup when needed.
@@ -410,15 +410,15 @@ class _Parts:
         Raises:
             UnrestorableItem: neither Looker nor the backup has the merge query.
         """
-        run = self.run
+        item_run = self.item_run
         source_id = str(el["merge_result_id"])
-        dest = run.resolve("merge_query", source_id)
-        if dest is not None and run.read(("merge_query", dest), lambda: self.sdk.merge_query(dest, fields="id")) is not None:
+        dest = item_run.resolve("merge_query", source_id)
+        if dest is not None and item_run.read(("merge_query", dest), lambda: self.sdk.merge_query(dest, fields="id")) is not None:
             return dest
         merge = el.get("merge_result")
         if not isinstance(merge, Mapping):
             raise UnrestorableItem(
-                CT.DASHBOARD.label, run.source_id,
+                CT.DASHBOARD.label, item_run.source_id,
                 f"merged results {source_id} are not in Looker and the backup does not hold the merge query "
                 "(LookerVault backs up none); the tile was not created rather than pointed at another instance's "
                 "merge query",
@@ -428,36 +428,36 @@ class _Parts:
             # not at hand): reuse its merge query when it merges the same queries.
             if tile.get("merge_result_id") is not None and tile.get("title") == el.get("title") and \
                     self._same_merge(str(tile["merge_result_id"]), merge):
-                run.remember("merge_query", source_id, str(tile["merge_result_id"]))
+                item_run.remember("merge_query", source_id, str(tile["merge_result_id"]))
                 return str(tile["merge_result_id"])
         sources: list[Payload] = []
         for i, sq in enumerate(mappings(merge.get("source_queries"))):
-            query_id = ensure_query(run, sq.get("query"), sq.get("query_id"),
+            query_id = ensure_query(item_run, sq.get("query"), sq.get("query_id"),
                                     f"dashboard_elements[{src}].merge_result.source_queries[{i}]")
             sources.append({"query_id": query_id, **body_from(sq, ("name", "merge_fields"))})
-        run.changed(f"dashboard_elements[{src}].merge_result_id")
+        item_run.changed(f"dashboard_elements[{src}].merge_result_id")
         body = {**body_from(merge, _MERGE), "source_queries": sources}
         if any(s["query_id"] is None for s in sources):
             return None
         # A merge query has no natural key to look for, and one nothing points
         # at is invisible: a create whose answer was lost is sent again (a guess
         # that Looker keeps such strays harmlessly, as it keeps unused queries).
-        created = run.write(lambda: self.sdk.create_merge_query(body), repeatable=True)  # type: ignore[arg-type]
+        created = item_run.write(lambda: self.sdk.create_merge_query(body), repeatable=True)  # type: ignore[arg-type]
         if created is None:
             return None
         new_id = str(created["id"])
-        run.remember("merge_query", source_id, new_id)
+        item_run.remember("merge_query", source_id, new_id)
         return new_id
 
     def _same_merge(self, merge_id: str, backup: Mapping[str, object]) -> bool:
-        live = self.run.get(lambda: self.sdk.merge_query(merge_id))
+        live = self.item_run.get(lambda: self.sdk.merge_query(merge_id))
         if live is None:
             return False
         live_sources, wanted = mappings(live.get("source_queries")), mappings(backup.get("source_queries"))
         if len(live_sources) != len(wanted):
             return False
         for have, want in zip(live_sources, wanted, strict=True):
-            query = self.run.get(functools.partial(self.sdk.query, str(have.get("query_id"))))
+            query = self.item_run.get(functools.partial(self.sdk.query, str(have.get("query_id"))))
             if query is None or not isinstance(want.get("query"), Mapping) or \
                     diff(body_from(want["query"], _QUERY_KEYS), query):  # type: ignore[arg-type]
                 return False
@@ -472,7 +472,7 @@ class _Parts:
         dashboard_id = self.dashboard_id
         current: Sequence[Mapping[str, object]]
         if self.parts_created:
-            current = [as_dict(x) for x in self.run.call(lambda: self.sdk.dashboard_dashboard_layouts(dashboard_id))]
+            current = [as_dict(x) for x in self.item_run.call(lambda: self.sdk.dashboard_dashboard_layouts(dashboard_id))]
         else:
             current = mappings(self.live.get("dashboard_layouts"))
         # element id → {layout id: component}, over every tab of the live dashboard
@@ -495,16 +495,16 @@ class _Parts:
                     target = next((c for lid, c in where.get(element, {}).items() if (lid, element) not in claimed),
                                   None)
                     if target is None:
-                        self.run.note(f"tile {comp.get('dashboard_element_id')} has no place Looker could move to "
+                        self.item_run.note(f"tile {comp.get('dashboard_element_id')} has no place Looker could move to "
                                       f"tab {lay.get('id')}; left where it is")
                         continue
                     body["dashboard_layout_id"] = layout
                     where[element] = {**where[element], layout: target}
-                self.run.upsert_part("dashboard_layout_components", str(comp.get("id")), body, target,
+                self.item_run.upsert_part("dashboard_layout_components", str(comp.get("id")), body, target,
                                      update=self.sdk.update_dashboard_layout_component)  # type: ignore[arg-type]
 
 
-def first_reads(run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
+def first_reads(item_run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
     """What a dashboard's restore reads before its first write but its own GET: its tiles' sources.
 
     The reads `_Parts._source` makes of the tiles' mapped queries and merge
@@ -512,17 +512,17 @@ def first_reads(run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
     at once, with the dashboard's references, before the handler runs.
     """
     reads: dict[tuple[str, str], Callable[[], object]] = {}
-    for el in mappings(run.data.get("dashboard_elements")):
+    for el in mappings(item_run.data.get("dashboard_elements")):
         if el.get("merge_result_id") is not None:
-            merge = run.resolve("merge_query", str(el["merge_result_id"]))
+            merge = item_run.resolve("merge_query", str(el["merge_result_id"]))
             if merge is not None:
-                reads[("merge_query", merge)] = functools.partial(run.sdk.merge_query, merge, fields="id")
+                reads[("merge_query", merge)] = functools.partial(item_run.sdk.merge_query, merge, fields="id")
             continue
         found = None if el.get("look_id") is not None else _query_holder(el, "")
         if found is not None and found[0].get("query_id") is not None:
-            dest, _ = run.restorer.idmap.lookup("query", str(found[0]["query_id"]))
+            dest, _ = item_run.restorer.idmap.lookup("query", str(found[0]["query_id"]))
             if dest is not None:
-                reads[("query", dest)] = functools.partial(run.sdk.query, dest)
+                reads[("query", dest)] = functools.partial(item_run.sdk.query, dest)
     return reads
 
 

@@ -113,14 +113,14 @@ class Restorer:
         """
         item = self.backup.get(content_type, item_id)
         with self._exclusive(content_type, item.row.id):
-            run = ItemRun(self, content_type, item.row.id, item.data)
-            self._probe_references(run)
-            result = _HANDLERS[content_type](run)
+            item_run = ItemRun(self, content_type, item.row.id, item.data)
+            self._probe_references(item_run)
+            result = _HANDLERS[content_type](item_run)
         if result.destination_id is not None and not self.dry_run:
             self.mark_exists(content_type, result.destination_id)
         return result
 
-    def _probe_references(self, run: ItemRun) -> None:
+    def _probe_references(self, item_run: ItemRun) -> None:
         """Read the objects an item refers to all at once, before its handler checks them one by one.
 
         A handler checks each reference (`ItemRun.require`) with one GET, answered
@@ -133,7 +133,7 @@ class Restorer:
         handler's own call to report.
         """
         wanted: list[tuple[CT, str]] = []
-        for ref in references(run.content_type, run.data):
+        for ref in references(item_run.content_type, item_run.data):
             dest, _ = self.idmap.lookup(ref.content_type.label, ref.id)
             if dest is None:
                 # As `require`: a dependency outside the backup is used where it is. (An assumed
@@ -145,17 +145,17 @@ class Restorer:
                 known = (ref.content_type, dest) in self._known or dest in self._listed.get(ref.content_type, {})
             if not known:
                 wanted.append((ref.content_type, dest))
-        probes = [functools.partial(self.probe, run, ct, dest) for ct, dest in dict.fromkeys(wanted)]
-        first = _FIRST_READS[run.content_type](run) if run.content_type in _FIRST_READS else {}
-        run.read_ahead({**self._own_read(run), **first}, also=probes)
+        probes = [functools.partial(self.probe, item_run, ct, dest) for ct, dest in dict.fromkeys(wanted)]
+        first = _FIRST_READS[item_run.content_type](item_run) if item_run.content_type in _FIRST_READS else {}
+        item_run.read_ahead({**self._own_read(item_run), **first}, also=probes)
 
-    def _own_read(self, run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
+    def _own_read(self, item_run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
         """The GET `ItemRun.counterpart` makes first, keyed as it looks it up: by getter name and id."""
-        dest, _ = self.idmap.lookup(run.content_type.label, run.source_id)
-        getter = spec(run.content_type).get
-        if dest is None or run.content_type not in _COUNTERPART_READ or self.listed(run.content_type, dest) is not None:
+        dest, _ = self.idmap.lookup(item_run.content_type.label, item_run.source_id)
+        getter = spec(item_run.content_type).get
+        if dest is None or item_run.content_type not in _COUNTERPART_READ or self.listed(item_run.content_type, dest) is not None:
             return {}
-        return {(getter, dest): functools.partial(getattr(run.sdk, getter), dest)}
+        return {(getter, dest): functools.partial(getattr(item_run.sdk, getter), dest)}
 
     @contextmanager
     def _exclusive(self, content_type: CT, item_id: str) -> Iterator[None]:
@@ -198,7 +198,7 @@ class Restorer:
         with self._guard:
             self._known.setdefault((content_type, dest_id), None)
 
-    def probe(self, run: ItemRun, content_type: CT, dest_id: str) -> Mapping[str, object] | None:
+    def probe(self, item_run: ItemRun, content_type: CT, dest_id: str) -> Mapping[str, object] | None:
         """The identity fields of a live object (see restore.identity), or None when Looker lacks it.
 
         Asks once per object and Restorer, also when several threads need the
@@ -215,14 +215,14 @@ class Restorer:
                 listed = self._listed.get(content_type, {}).get(dest_id)
             if listed is not None:
                 return listed
-            return self._fetch_identity(run, content_type, dest_id)
+            return self._fetch_identity(item_run, content_type, dest_id)
 
-    def _fetch_identity(self, run: ItemRun, content_type: CT, dest_id: str) -> Mapping[str, object] | None:
+    def _fetch_identity(self, item_run: ItemRun, content_type: CT, dest_id: str) -> Mapping[str, object] | None:
         if content_type is CT.EXPLORE:
             model, _, explore = dest_id.partition("::")
-            fetch: Callable[[], object] = lambda: run.sdk.lookml_model_explore(model, explore, fields="name")  # noqa: E731
+            fetch: Callable[[], object] = lambda: item_run.sdk.lookml_model_explore(model, explore, fields="name")  # noqa: E731
         else:
-            getter = getattr(run.sdk, spec(content_type).get)
+            getter = getattr(item_run.sdk, spec(content_type).get)
             if _takes_fields(spec(content_type).get):
                 fields = ",".join(dict.fromkeys([*spec(content_type).probe_fields.split(","),
                                                  *identity_fields(content_type)]))
@@ -230,7 +230,7 @@ class Restorer:
             else:
                 fetch = lambda: getter(dest_id)  # noqa: E731
         try:
-            found = as_dict(run.call(fetch))
+            found = as_dict(item_run.call(fetch))
         except NotFound:
             return None
         with self._guard:

@@ -174,7 +174,7 @@ def test_single_partition_run_again_is_unchanged(stack: Stack) -> None:
     assert elapsed < SINGLE_RUN_BOUND_S
 
 
-def test_multi_type_backfill_respects_type_order(stack: Stack) -> None:
+def backfill_multi_type_backfill_respects_type_order(stack: Stack) -> None:
     """A backfill of folders, looks and dashboards runs one level at a time and restores everything."""
     fake, gql = stack.fake, stack.gql
     # Look 202 lives in folder 13: it can only be restored once the folder is back.
@@ -228,7 +228,7 @@ def test_multi_type_backfill_respects_type_order(stack: Stack) -> None:
     assert {f["name"] for f in fake.all("folders").values()} >= {"Sales", "Marketing", REGIONAL_SALES}
 
 
-def test_failed_partition_is_visible_and_reexecuted_from_failure(stack: Stack) -> None:
+def backfill_failed_partition_is_visible_and_reexecuted_from_failure(stack: Stack) -> None:
     """101 fails (500 on create), 102 succeeds in the same run; re-executing from failure fixes only 101."""
     fake, gql = stack.fake, stack.gql
     assert remove_titled(fake, "dashboards", SALES_OVERVIEW), "dashboard 101 should be live before this test"
@@ -719,7 +719,7 @@ def test_one_item_restores_within_seconds_while_two_bulk_runs_hold_looker(stack:
 # --- items 3 and 8: stale keys and skip_modified, through the deployment ---------------------------
 
 
-def test_a_stale_key_in_a_backfill_is_not_failed_and_prune_removes_it_from_the_ui(stack: Stack) -> None:
+def backfill_a_stale_key_in_a_backfill_is_not_failed_and_prune_removes_it_from_the_ui(stack: Stack) -> None:
     """A key registered but not in the backup (an item deleted since an older backup) in a "materialize all" backfill.
 
     The rest is restored, the stale key is recorded as not_in_backup (not FAILED,

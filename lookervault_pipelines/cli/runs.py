@@ -163,7 +163,8 @@ def wait_for_bulk_lane(inst: dg.DagsterInstance, tags: dict[str, str]) -> None:
                 f"gave up after {BULK_WAIT_UNCHECKED_S / 60:.0f} min waiting for the bulk lane, held by "
                 f"{', '.join(map(_holder, running))}. Whether {', '.join(r.run_id for r in unchecked)} still "
                 "runs cannot be checked from this host (another host, or no process tag). If it is dead, end it: "
-                "Terminate it in the Dagster UI (Runs; force termination for another host), or `dagster run delete RUN_ID`; then restore again.")
+                "Terminate it in the Dagster UI (Runs; force termination for another host), or "
+                "`dagster run delete RUN_ID`; then restore again.")
         time.sleep(BULK_WAIT_POLL_S)
 
 

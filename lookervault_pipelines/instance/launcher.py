@@ -28,7 +28,11 @@ What a forked worker gives up and how it is made good:
 - The code server cancels a run by setting the worker's termination event; a
   webserver asking to cancel does not hold that event, so `terminate` sends the
   worker SIGINT, which the worker turns into the same interruption
-  (`capture_interrupts`). The worker's host and pid are run tags.
+  (`capture_interrupts`). The worker's host and pid are run tags (`workers`).
+  A `lookervault` CLI run carries the same tags for its own process, so
+  Terminate in the UI interrupts that process likewise (its run ends
+  CANCELED, the command exits 1), and run monitoring ends it FAILED once the
+  process is gone.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from lookervault_core.graph import TYPE_ORDER
 
 from ..defs.jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
 from ..instance.lanes import BULK, LANE_TAG, bulk_limit, bulk_runs_in_progress, lane_tags
+from ..instance.workers import PID_TAG, end_dead_runs, in_progress, process_tags, worker_alive
 from ..restore_step.execution import RestoreConfig
 from ..restore_step.summary import RunSummary, summarize
 
@@ -123,6 +124,12 @@ def _run_config(op: str, op_config: dict[str, object], options: RunOptions) -> d
 
 #: Seconds between looks at how many bulk runs are in progress, while waiting for one to end.
 BULK_WAIT_POLL_S = 1.0
+#: Longest wait for the bulk lane while a run holding it cannot be checked from this host (see `workers`).
+BULK_WAIT_UNCHECKED_S = 1800.0
+
+
+def _holder(run: dg.DagsterRun) -> str:
+    return f"{run.run_id} ({run.tags.get(PID_TAG, 'no process tag')})"
 
 
 def wait_for_bulk_lane(inst: dg.DagsterInstance, tags: dict[str, str]) -> None:
@@ -131,18 +138,33 @@ def wait_for_bulk_lane(inst: dg.DagsterInstance, tags: dict[str, str]) -> None:
     Runs executed here skip the daemon's run queue, which is what holds bulk
     runs launched elsewhere; without this, CLI restores would take the pool
     slots kept for single items. Two CLIs looking at the same moment may both
-    start: the `looker_api` pool still caps every step.
+    start: the `looker_api` pool still caps every step. Runs whose process is
+    gone from this host are ended FAILED first, bulk or not, and never waited
+    for; while a run that cannot be checked from here holds the lane, the wait
+    is bounded.
     """
     limit = bulk_limit(inst)
-    if tags.get(LANE_TAG) != BULK or limit is None:
-        return
     told = False
-    while len(running := bulk_runs_in_progress(inst)) >= limit:
+    started = time.monotonic()
+    while True:
+        end_dead_runs(inst, in_progress(inst))
+        if tags.get(LANE_TAG) != BULK or limit is None:
+            return
+        running = bulk_runs_in_progress(inst)
+        if len(running) < limit:
+            return
         if not told:
-            # A run whose process was killed stays in progress until the daemon's run monitoring ends it.
             click.echo(f"waiting: {len(running)} bulk runs are in progress, at most {limit} at once "
-                       f"(dagster.yaml): {', '.join(running)}", err=True)
+                       f"(dagster.yaml): {', '.join(map(_holder, running))}", err=True)
             told = True
+        unchecked = [r for r in running if worker_alive(r) is None]
+        if unchecked and time.monotonic() - started > BULK_WAIT_UNCHECKED_S:
+            raise click.ClickException(
+                f"gave up after {BULK_WAIT_UNCHECKED_S / 60:.0f} min waiting for the bulk lane, held by "
+                f"{', '.join(map(_holder, running))}. Whether {', '.join(r.run_id for r in unchecked)} still "
+                "runs cannot be checked from this host (another host, or no process tag). If it is dead, end it: "
+                "Terminate it in the Dagster UI (Runs; force termination for another host), or "
+                "`dagster run delete RUN_ID`; then restore again.")
         time.sleep(BULK_WAIT_POLL_S)
 
 
@@ -170,7 +192,7 @@ def _range_runs(inst: dg.DagsterInstance, ct: ContentType, ranges: Sequence[tupl
     summaries = []
     for first, last in ranges:
         tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
-                **_run_tags(options)}
+                **_run_tags(options), **process_tags()}
         run_config = _run_config(ct.plural, options.op_config(), options)
         # In-process runs skip the run queue: tagged here as the queue tags its runs (lanes.py),
         # so bulk runs count against the bulk limit and one item gets its priority.
@@ -211,7 +233,7 @@ def run_selected_keys(
     """Restore scattered `keys` of one type in one run of `restore_selected_keys_job`."""
     run_config = _run_config("restore_selected_keys",
                              options.op_config(content_type=ct.plural, keys=list(keys)), options)
-    run_tags = {"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})}
+    run_tags = {"lookervault/content_type": ct.plural, **_run_tags(options), **process_tags(), **(tags or {})}
     job = _definitions().resolve_job_def("restore_selected_keys_job")
     run_tags.update(lane_tags(job.name, run_tags, run_config))
     wait_for_bulk_lane(inst, run_tags)

@@ -3,7 +3,8 @@
 What dagster.yaml names is loaded by every process that opens the instance
 (webserver, daemon, run workers, the CLI), not only by the code location:
 the run coordinator with lanes (`lanes`), the run launcher that forks warm
-workers (`launcher`, `worker_preload`), and the event-log storages
+workers (`launcher`, `worker_preload`; `workers` tells whether a run's process
+still lives), and the event-log storages
 (`sqlite_storage`, `pg_storage`). Each is optional: without its block in
 dagster.yaml Dagster's own stock piece runs, and restores behave the same.
 

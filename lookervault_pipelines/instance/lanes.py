@@ -21,6 +21,8 @@ from typing import Any
 
 import dagster as dg
 
+from .workers import in_progress, worker_alive
+
 __all__ = ["BULK", "ITEM", "ITEM_PRIORITY", "LANE_TAG", "PRIORITY_TAG", "LaneRunCoordinator", "bulk_limit",
            "bulk_runs_in_progress", "lane_of", "lane_tags"]
 
@@ -85,11 +87,15 @@ def bulk_limit(instance: dg.DagsterInstance) -> int | None:
     return None
 
 
-def bulk_runs_in_progress(instance: dg.DagsterInstance) -> list[str]:
-    """Ids of the bulk runs starting or running, queued or not: what the bulk limit counts."""
-    active = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-    records = instance.get_run_records(dg.RunsFilter(statuses=active, tags={LANE_TAG: BULK}))
-    return [r.dagster_run.run_id for r in records]
+def bulk_runs_in_progress(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    """The bulk runs starting or running, queued or not, but for those whose process is gone (`workers`).
+
+    What the bulk limit counts. The daemon's queue counts by itself (every
+    STARTING or STARTED run with the tag): a dead run there is ended by run
+    monitoring, which asks the run launcher whether its process lives
+    (launcher.check_run_worker_health, by the same process tags).
+    """
+    return [r for r in in_progress(instance, {LANE_TAG: BULK}) if worker_alive(r) is not False]
 
 
 class LaneRunCoordinator(dg.QueuedRunCoordinator):

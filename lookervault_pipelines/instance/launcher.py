@@ -28,7 +28,11 @@ What a forked worker gives up and how it is made good:
 - The code server cancels a run by setting the worker's termination event; a
   webserver asking to cancel does not hold that event, so `terminate` sends the
   worker SIGINT, which the worker turns into the same interruption
-  (`capture_interrupts`). The worker's host and pid are run tags.
+  (`capture_interrupts`). The worker's host and pid are run tags (`workers`).
+  A `lookervault` CLI run carries the same tags for its own process, so
+  Terminate in the UI interrupts that process likewise (its run ends
+  CANCELED, the command exits 1), and run monitoring ends it FAILED once the
+  process is gone.
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ import multiprocessing
 import os
 import queue
 import signal
-import socket
 import sys
 import threading
 import time
@@ -48,6 +51,7 @@ from typing import Any
 import dagster as dg
 
 from .internals import unsupported
+from .workers import PID_TAG, process_tags, worker_alive, worker_of
 
 try:
     # The code server's own worker body and argument type, so a forked worker behaves as its child.
@@ -64,9 +68,6 @@ except ImportError as exc:
     raise unsupported(f"what the run launcher uses ({exc})") from exc
 
 __all__ = ["PID_TAG", "PreloadedRunLauncher"]
-
-#: Where the run's worker runs: "host:pid".
-PID_TAG = "lookervault/worker"
 
 _PACKAGES = ("lookervault_pipelines", "lookervault_core")
 _DEFAULT_PRELOAD = ("lookervault_pipelines.instance.worker_preload",)
@@ -152,7 +153,7 @@ class PreloadedRunLauncher(DefaultRunLauncher):
         stop = ctx.Event()
         worker = ctx.Process(target=start_run_in_subprocess, args=[args, recon_job, events, stop], daemon=False)
         worker.start()
-        instance.add_run_tags(run.run_id, {PID_TAG: f"{socket.gethostname()}:{worker.pid}"})
+        instance.add_run_tags(run.run_id, process_tags(worker.pid))
         with self._lock:
             self._workers[run.run_id] = (worker, stop)
             self._run_ids.add(run.run_id)
@@ -196,10 +197,6 @@ class PreloadedRunLauncher(DefaultRunLauncher):
                 run, cls=self.__class__)
             self._instance.report_run_failed(run)
 
-    def _worker_pid(self, run: dg.DagsterRun) -> int | None:
-        host, _, pid = run.tags.get(PID_TAG, "").rpartition(":")
-        return int(pid) if pid.isdigit() and host == socket.gethostname() else None
-
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
@@ -212,11 +209,13 @@ class PreloadedRunLauncher(DefaultRunLauncher):
         if held is not None:
             held[1].set()
             return True
-        pid = self._worker_pid(run)
+        pid = worker_of(run)
         if pid is None:
             self._instance.report_engine_event(
                 f"Cannot cancel: the run's worker ({run.tags[PID_TAG]}) is on another host.", run, cls=self.__class__)
             return False
+        if worker_alive(run) is False:
+            return False  # the pid is gone, or now another process's
         try:
             os.kill(pid, signal.SIGINT)
         except ProcessLookupError:
@@ -229,15 +228,10 @@ class PreloadedRunLauncher(DefaultRunLauncher):
 
     def check_run_worker_health(self, run: dg.DagsterRun) -> CheckRunHealthResult:
         # Run monitoring fails a STARTED run on any answer but RUNNING or SUCCESS, so runs this
-        # launcher cannot judge (in-process CLI runs, code-server workers, another host) say RUNNING
-        # and are left to max_runtime_seconds, as under the DefaultRunLauncher.
-        pid = self._worker_pid(run)
-        if pid is None:
-            return CheckRunHealthResult(WorkerStatus.RUNNING, "not a forked worker of this host")
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return CheckRunHealthResult(WorkerStatus.FAILED, f"run worker pid {pid} is gone")
-        except PermissionError:
-            pass
-        return CheckRunHealthResult(WorkerStatus.RUNNING)
+        # launcher cannot judge (code-server workers, another host) say RUNNING and are left to
+        # max_runtime_seconds, as under the DefaultRunLauncher. A `lookervault` CLI run carries its
+        # process's tags too (cli/runs.py): one whose process was killed ends FAILED here as well.
+        if worker_alive(run) is False:
+            return CheckRunHealthResult(WorkerStatus.FAILED, f"the run's process ({run.tags[PID_TAG]}) is gone")
+        return CheckRunHealthResult(WorkerStatus.RUNNING,
+                                    "" if worker_of(run) is not None else "not a process of this host")

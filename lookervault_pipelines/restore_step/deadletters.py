@@ -70,24 +70,12 @@ def _latest_failures(instance: dg.DagsterInstance, ct: ContentType) -> dict[str,
 
 def _restored_since(instance: dg.DagsterInstance, ct: ContentType, failures: dict[str, dg.EventLogRecord]) -> set[str]:
     """Keys materialized after their latest failure."""
-    keys = sorted(failures)
-    fixed: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        cursor: str | None = None
-        while True:
-            result = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=asset_key(ct), asset_partitions=chunk,
-                                      after_storage_id=min(failures[k].storage_id for k in chunk)),
-                limit=1000, cursor=cursor)
-            for rec in result.records:
-                key = rec.partition_key
-                if key in failures and rec.storage_id > failures[key].storage_id:
-                    fixed.add(key)
-            if not result.has_more:
-                break
-            cursor = result.cursor
-    return fixed
+    if not failures:
+        return set()
+    # One query for every partition's latest materialization (the storage indexes it), however many keys failed.
+    latest = instance.event_log_storage.get_latest_storage_id_by_partition(
+        asset_key(ct), dg.DagsterEventType.ASSET_MATERIALIZATION)
+    return {k for k, rec in failures.items() if latest.get(k, -1) > rec.storage_id}
 
 
 def dead_letters(instance: dg.DagsterInstance, types: list[ContentType] | None = None) -> list[DeadLetter]:
@@ -102,7 +90,8 @@ def dead_letters(instance: dg.DagsterInstance, types: list[ContentType] | None =
     out: list[DeadLetter] = []
     for ct in types or list(ContentType):
         failures = _latest_failures(instance, ct)
-        current = {k: r for k, r in failures.items() if k not in _restored_since(instance, ct, failures)}
+        restored = _restored_since(instance, ct, failures)
+        current = {k: r for k, r in failures.items() if k not in restored}
         for key in sorted(set(current) | set(failed_keys(instance, ct)), key=id_sort_key):
             rec = current.get(key)
             obs = rec.asset_observation if rec is not None else None

@@ -6,6 +6,7 @@ credentials come only from the LOOKERSDK_* variables.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -93,6 +94,8 @@ def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: fl
 
 #: What a full, read-only or missing storage raises: Dagster's SQLite storage, the id map's folder, DAGSTER_HOME.
 _STORAGE_ERRORS = (OSError, sqlite3.Error, sqlalchemy.exc.DBAPIError)
+#: A path-less OSError of one of these is a storage's too (a write that found the disk full).
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM})
 
 
 def _storage_problem(exc: BaseException) -> str:
@@ -102,7 +105,7 @@ def _storage_problem(exc: BaseException) -> str:
         reason = exc.strerror or str(exc)
         path = str(exc.filename) if exc.filename is not None else ""
         if path and not (home and (path == home or path.startswith(home.rstrip("/") + "/"))):
-            return f"cannot write {path}: {reason}"
+            return f"cannot use {path}: {reason}"
         detail = f"{reason}: {path}" if path else reason
     else:
         detail = str(exc.orig) if isinstance(exc, sqlalchemy.exc.DBAPIError) else str(exc)
@@ -117,6 +120,8 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except _STORAGE_ERRORS as exc:
+            if isinstance(exc, OSError) and exc.filename is None and exc.errno not in _STORAGE_ERRNOS:
+                raise  # not a storage's (a closed pipe on stdout, ...): left as it is
             raise click.ClickException(_storage_problem(exc)) from exc
 
 

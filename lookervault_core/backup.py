@@ -28,6 +28,7 @@ from lookervault_core._backup_codec import (
     normalize_id,
     sqlite_errors,
 )
+from lookervault_core._backup_schema import VERSION_ROWS
 from lookervault_core._backup_writer import BackupWriter
 from lookervault_core.content_types import ContentType
 from lookervault_core.errors import (
@@ -54,6 +55,8 @@ _ROW_COLUMNS = ("id", "content_type", "name", "owner_id", "created_at", "updated
                 "synced_at", "deleted_at", "content_size", "folder_id")
 _FOLDERED = frozenset({ContentType.DASHBOARD, ContentType.LOOK})
 _HASH_CHUNK = 1 << 20
+#: The newest `schema_version` this reader understands (backup-format.md).
+NEWEST_SCHEMA_VERSION = VERSION_ROWS[-1][0]
 
 
 # --- records ---------------------------------------------------------------
@@ -166,7 +169,15 @@ class BackupReader:
             inferred = 2
         else:
             inferred = 1
-        return columns, int(declared) if declared is not None else inferred
+        version = int(declared) if declared is not None else inferred
+        if version > NEWEST_SCHEMA_VERSION:
+            # A newer LookerVault may have renamed or dropped columns read here (a renamed `deleted_at`
+            # would read as NULL and turn the soft-delete filter off): refuse rather than guess.
+            self.close()
+            raise BackupUnreadable(
+                f"{self.path}: backup of schema version {version}, newer than this reader knows (it reads "
+                f"versions 1 to {NEWEST_SCHEMA_VERSION}): upgrade lookervault-restore; nothing was read")
+        return columns, version
 
     def _col(self, name: str) -> str:
         return name if name in self._columns else "NULL"

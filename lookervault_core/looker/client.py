@@ -20,7 +20,7 @@ from cattrs.cols import is_sequence, list_structure_factory
 from looker_sdk.rtl import auth_session, auth_token, serialize, transport
 from looker_sdk.sdk.api40.methods import Looker40SDK
 
-from lookervault_core.errors import AuthenticationFailed, Unavailable
+from lookervault_core.errors import AuthenticationFailed, LookerApiError, Unavailable
 from lookervault_core.looker.ratelimit import AdaptiveRateLimiter
 from lookervault_core.looker.retry import RetryPolicy, is_transient
 from lookervault_core.looker.settings import LookerSettings, SdkSettings
@@ -310,7 +310,25 @@ def connect(
     client = LookerClient(settings, rate_limiter=rate_limiter, retry=retry)
     try:
         client.authenticate()
+    except LookerApiError as exc:
+        client.close()
+        raise _at_login(exc, settings.base_url) from exc
     except Exception:
         client.close()
         raise
     return client
+
+
+def _at_login(exc: LookerApiError, base_url: str) -> LookerApiError:
+    """`exc` of the first login, its message naming the instance: the cause every run records for all its keys."""
+    if isinstance(exc, AuthenticationFailed):
+        named: LookerApiError = AuthenticationFailed(f"Looker at {base_url}: {exc.looker_message}",
+                                                     status=exc.status, method=exc.method, path=exc.path)
+    elif isinstance(exc, Unavailable):
+        named = Unavailable(f"cannot reach Looker at {base_url}: {exc.looker_message}",
+                            status=exc.status, method=exc.method, path=exc.path)
+    else:
+        return exc
+    if hasattr(exc, "attempts"):
+        named.attempts = exc.attempts  # type: ignore[attr-defined]
+    return named

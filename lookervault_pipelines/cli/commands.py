@@ -6,8 +6,10 @@ credentials come only from the LOOKERSDK_* variables.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sqlite3
 import sys
 import warnings
 from collections.abc import Sequence
@@ -16,10 +18,11 @@ from pathlib import Path
 
 import click
 import dagster as dg
+import sqlalchemy.exc
 
 from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
-from lookervault_core.errors import LookervaultError
+from lookervault_core.errors import LookerApiError, LookervaultError
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.idmap import SourceChoice
 from lookervault_core.restore.preflight import lacking_models
@@ -89,7 +92,57 @@ def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: fl
             click.echo(f"  {ct} {key}: {error}" if key else f"  {ct}: {error}")
 
 
-@click.group()
+#: What a full, read-only or missing storage raises: Dagster's SQLite storage, the id map's folder, DAGSTER_HOME.
+_STORAGE_ERRORS = (OSError, sqlite3.Error, sqlalchemy.exc.DBAPIError)
+#: A path-less OSError of one of these is a storage's too (a write that found the disk full).
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM})
+
+
+def _storage_problem(exc: BaseException) -> str:
+    """One line saying which storage failed and why, without the SQL or a traceback."""
+    home = os.environ.get("DAGSTER_HOME", "")
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc)
+        path = str(exc.filename) if exc.filename is not None else ""
+        if path and not (home and (path == home or path.startswith(home.rstrip("/") + "/"))):
+            return f"cannot use {path}: {reason}"
+        detail = f"{reason}: {path}" if path else reason
+    else:
+        detail = str(exc.orig) if isinstance(exc, sqlalchemy.exc.DBAPIError) else str(exc)
+    text = f"DAGSTER_HOME {home}: Dagster's storage there cannot be written or read: {detail}"
+    return " ".join(text.split())
+
+
+class _Commands(click.Group):
+    """The command group; a storage that cannot be written ends a command with one message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except _STORAGE_ERRORS as exc:
+            if isinstance(exc, OSError) and exc.filename is None and exc.errno not in _STORAGE_ERRNOS:
+                raise  # not a storage's (a closed pipe on stdout, ...): left as it is
+            raise click.ClickException(_storage_problem(exc)) from exc
+
+
+def _looker_answers() -> None:
+    """Log in to Looker once (with the configured retries) before any run: when it cannot, one message.
+
+    Without this, every run would find out for itself, each after its own
+    retries, and record the same error for every key as a dead letter.
+
+    Raises:
+        click.ClickException: Looker cannot be reached, refuses the login, or is not configured.
+    """
+    try:
+        LookerResource().connect(threads=1).close()
+    except LookerApiError as exc:
+        raise click.ClickException(f"{exc.looker_message}; no run was started") from exc
+    except LookervaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """Restore Looker content from LookerVault backups, through Dagster."""
     # Single-run backfills are this project's design; Dagster marks the parameter beta.
@@ -222,6 +275,7 @@ def restore_backup(
         raise click.ClickException(str(exc)) from exc
     if bad_ids:
         raise click.ClickException(bad_ids)
+    _looker_answers()
     choice = source_choice(backup_path, source_instance)
     if not as_json:
         click.echo(f"backup: {report.describe()}")
@@ -322,6 +376,7 @@ def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | 
     os.environ["LOOKERVAULT_BACKUP"] = str(Path(backup_path).resolve())
     inst = instance()
     started = datetime.now()
+    _looker_answers()
     choice = source_choice(backup_path, source_instance)
     if not as_json:
         click.echo(_describe(choice))

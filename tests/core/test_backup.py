@@ -294,6 +294,19 @@ def test_version_inferred_from_columns_without_schema_version(
         assert r.has(CT.DASHBOARD, "101")
 
 
+def test_a_newer_schema_version_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    # A version-5 file may have renamed or dropped columns this reader needs (a renamed `deleted_at`
+    # would read as NULL and turn off the soft-delete filter): refuse it rather than guess.
+    path = build_backup(tmp_path / "b.sqlite")
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (5, '2027-01-01T00:00:00', 'a future change')")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(BackupUnreadable, match=r"schema version 5.*reads versions 1 to 4"):
+        BackupReader(path)
+    assert path.read_bytes() == before
+
+
 def test_corrupt_rows_are_isolated(sample_path: Path) -> None:
     _insert_raw(sample_path, [("103", CT.DASHBOARD, b"\xc1not msgpack"),
                               ("104", CT.DASHBOARD, msgspec.msgpack.encode(["a", "list"]))])

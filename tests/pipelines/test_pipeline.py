@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import dagster as dg
@@ -290,6 +291,24 @@ def test_a_run_failing_before_any_item_records_its_cause_as_each_keys_latest_dea
     headline = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
     assert headline.splitlines()[0].endswith(f"AuthenticationFailed: {letters[0].error}"), headline
     assert "not-the-secret" not in headline + letters[0].error
+    assert f"Looker at {looker.base_url}: login refused" in letters[0].error
+
+
+def test_a_run_that_cannot_reach_looker_names_it_in_every_dead_letter(
+    looker: FakeLooker, synced: dg.DagsterInstance
+) -> None:
+    """Runs launched by Dagster (UI, daemon) record the run-level cause per key: it must say Looker is down."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed again below: nothing listens there
+    down = {"resources": {"looker": {"config": {"base_url": nowhere, "retry_attempts": 2,
+                                                "retry_backoff_seconds": 0.0}}}}
+    result = defs.resolve_job_def("restore_dashboards").execute_in_process(
+        instance=synced, raise_on_error=False, tags={RANGE_START_TAG: "101", RANGE_END_TAG: "102"}, run_config=down)
+    assert not result.success
+    letters = dead_letters(synced, [CT.DASHBOARD])
+    assert [(d.id, d.error_type) for d in letters] == [("101", "Unavailable"), ("102", "Unavailable")]
+    assert all(f"cannot reach Looker at {nowhere}" in d.error for d in letters), letters[0].error
 
 
 def test_failures_in_a_selected_keys_run_are_dead_letters_until_restored(

@@ -11,7 +11,7 @@ from ..content_types import fields_param
 from ..errors import AuthenticationFailed
 from ..graph import Ref
 from .item import ItemRun, Payload, as_dict
-from .payload import body_from, same, sequence
+from .payload import same, sequence
 from .result import Action, RestoreResult
 
 _ID_FIELDS = fields_param(m.User, "id")

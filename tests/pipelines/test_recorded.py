@@ -61,16 +61,21 @@ def test_another_backup_content_materializes_even_when_looker_already_equals_it(
     assert materialized(again, "folders") == {"12": "unchanged"}
 
 
+def run_range_refused(looker: FakeLooker, synced: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """A range run over dashboards 101-102 while Looker refuses every dashboard create (no retries)."""
+    looker.inject("POST /dashboards", ServerError(500), times=1000)
+    return defs.resolve_job_def("restore_dashboards").execute_in_process(
+        instance=synced, raise_on_error=False, tags={"dagster/asset_partition_range_start": "101",
+                                                     "dagster/asset_partition_range_end": "102"},
+        run_config={"resources": NO_RETRY})
+
+
 def test_a_failing_run_keeps_its_unchanged_items_green_and_its_failures_failed(
     looker: FakeLooker, synced: dg.DagsterInstance
 ) -> None:
     assert run_range(synced, CT.DASHBOARD, "101", "102").success
     looker.remove("dashboards", "101")
-    looker.inject("POST /dashboards", ServerError(500), times=1000)
-    result = defs.resolve_job_def("restore_dashboards").execute_in_process(
-        instance=synced, raise_on_error=False, tags={"dagster/asset_partition_range_start": "101",
-                                                     "dagster/asset_partition_range_end": "102"},
-        run_config={"resources": NO_RETRY})
+    result = run_range_refused(looker, synced)
     assert not result.success
     # 102 was unchanged and silent, but this run planned it and failed: re-recorded, so not FAILED.
     assert statuses(synced, CT.DASHBOARD) == {"101": FAILED, "102": MAT}
@@ -90,11 +95,7 @@ def test_an_unchanged_item_re_recorded_by_a_failing_run_counts_as_unchanged(
     first = run_range(synced, CT.DASHBOARD, "101", "102")
     assert materialized(first, "dashboards") == {"101": "unchanged", "102": "created"}
     looker.remove("dashboards", "101")
-    looker.inject("POST /dashboards", ServerError(500), times=1000)
-    result = defs.resolve_job_def("restore_dashboards").execute_in_process(
-        instance=synced, raise_on_error=False, tags={"dagster/asset_partition_range_start": "101",
-                                                     "dagster/asset_partition_range_end": "102"},
-        run_config={"resources": NO_RETRY})
+    result = run_range_refused(looker, synced)
     assert materialized(result, "dashboards") == {"102": "unchanged"}  # re-recorded, as this run found it
     counts = summarize(CT.DASHBOARD, result).counts
     assert (counts["created"], counts["unchanged"], counts["failed"]) == (0, 1, 1)

@@ -9,8 +9,19 @@ from .restore_step.batching import enable_batch_writes
 from .defs.jobs import restore_jobs, restore_selected_keys_job
 from .defs.resync import drift_checks, drift_report_asset, nightly_resync, resync_job
 from .defs.resources import BackupResource, LookerResource, RestoreStateResource
+from .defs.restore_resource import LookerRestoreResource
 from .defs.sensors import backup_partitions_sensor
 from .defs.snapshot import snapshot_job
+
+# Bound "configurable at launch" so that a run's config for these keys (the CLI gives
+# restore_state.source_instance) reaches the restore resource that nests them (restore_resource.py).
+_looker = LookerResource.configure_at_launch(
+    base_url=dg.EnvVar("LOOKERSDK_BASE_URL"),
+    client_id=dg.EnvVar("LOOKERSDK_CLIENT_ID"),
+    client_secret=dg.EnvVar("LOOKERSDK_CLIENT_SECRET"),
+)
+_backup = BackupResource.configure_at_launch(path=dg.EnvVar("LOOKERVAULT_BACKUP"))
+_restore_state = RestoreStateResource.configure_at_launch()
 
 # Restored partitions are written to the event log in batches (batching.py).
 enable_batch_writes()
@@ -25,12 +36,9 @@ defs = dg.Definitions(
     schedules=[nightly_resync],
     sensors=[backup_partitions_sensor],
     resources={
-        "looker": LookerResource(
-            base_url=dg.EnvVar("LOOKERSDK_BASE_URL"),
-            client_id=dg.EnvVar("LOOKERSDK_CLIENT_ID"),
-            client_secret=dg.EnvVar("LOOKERSDK_CLIENT_SECRET"),
-        ),
-        "backup": BackupResource(path=dg.EnvVar("LOOKERVAULT_BACKUP")),
-        "restore_state": RestoreStateResource(),
+        "looker": _looker,
+        "backup": _backup,
+        "restore_state": _restore_state,
+        "restore": LookerRestoreResource(looker=_looker, backup=_backup, state=_restore_state),
     },
 )

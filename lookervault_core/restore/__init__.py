@@ -5,6 +5,7 @@ from .closure import missing_requirements
 from .drift import DriftReport, TypeDrift, find_drift
 from .restorer import Restorer
 from .result import Action, RestoreResult
+from .second_pass import SecondPass
 
 __all__ = ["Action", "BatchSummary", "DriftReport", "ItemFailure", "Outcome", "RestoreResult", "Restorer",
-           "TypeDrift", "find_drift", "missing_requirements", "restore_many"]
+           "SecondPass", "TypeDrift", "find_drift", "missing_requirements", "restore_many"]

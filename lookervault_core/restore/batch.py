@@ -22,28 +22,14 @@ from ..queries import models_needed
 from .preflight import lacking_models
 from .prefetch import LISTABLE
 from .restorer import Restorer
-from .result import Action, RestoreResult
+from .result import Action, ItemFailure, Outcome, RestoreResult
+from .second_pass import SecondPass
 
 __all__ = ["AdaptiveConcurrency", "BatchSummary", "ItemFailure", "Outcome", "plan", "restore_many"]
 
 Key = tuple[ContentType, str]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ItemFailure:
-    """An item that could not be restored: the dead-letter record."""
-
-    content_type: ContentType
-    source_id: str
-    error: ErrorInfo
-    traceback: str
-    failed_at: str
-    duration_s: float
-
-
-Outcome = RestoreResult | ItemFailure
 
 
 @dataclass
@@ -254,11 +240,14 @@ def restore_many(
                     waiting[child] -= 1
                     if waiting[child] == 0:
                         ready.append(child)
-    # Second pass: items written without a soft reference to something this
-    # batch restored after them (a user's home folder) get it now.
-    restored = {(r.content_type, r.source_id) for r in summary.results}
-    again = [(r.content_type, r.source_id) for r in summary.results
-             if any((ref.content_type, ref.id) in restored for ref in r.deferred)]
+    # Items written without a soft reference to something this batch restored after them
+    # (a user's home folder) are restored again, which sets it (second_pass.py).
+    second = SecondPass()
+    for result in summary.results:
+        second.record_outcome(result)
+    for failure in summary.failures:
+        second.record_outcome(failure)
+    again = second.due_keys()
     if again and not restorer.dry_run:
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="restore") as pool:
             for outcome in pool.map(run_one, again):

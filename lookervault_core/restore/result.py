@@ -6,9 +6,10 @@ import enum
 from dataclasses import dataclass
 
 from ..content_types import ContentType
+from ..errors import ErrorInfo
 from ..graph import Ref
 
-__all__ = ["Action", "RestoreResult"]
+__all__ = ["Action", "ItemFailure", "Outcome", "RestoreResult"]
 
 
 class Action(enum.StrEnum):
@@ -53,3 +54,18 @@ class RestoreResult:
     message: str = ""
     deferred: tuple[Ref, ...] = ()
     modified_in_looker: bool = False
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """An item that could not be restored: the dead-letter record."""
+
+    content_type: ContentType
+    source_id: str
+    error: ErrorInfo
+    traceback: str
+    failed_at: str
+    duration_s: float
+
+
+Outcome = RestoreResult | ItemFailure

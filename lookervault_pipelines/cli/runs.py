@@ -22,6 +22,7 @@ import dagster as dg
 
 from lookervault_core.content_types import ContentType
 from lookervault_core.graph import TYPE_ORDER
+from lookervault_core.restore import SecondPass
 
 from ..defs.jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
 from ..instance.lanes import BULK, LANE_TAG, bulk_limit, bulk_runs_in_progress, lane_tags
@@ -250,19 +251,24 @@ def restore_in_order(inst: dg.DagsterInstance, keys: Mapping[ContentType, Sequen
     """Restore `keys` type by type in dependency order, then the second pass; every run's summary.
 
     Items restored before something they softly reference (a user before its
-    home folder, which is restored after users) are written without it and
-    restored once more after every type, to set it (`RunSummary.second_pass`).
+    home folder, which is restored after users) are written without it and,
+    once that item is restored too, restored again after every type to set it
+    (second_pass.py; `RunSummary.second_pass`).
     """
     summaries: list[RunSummary] = []
     for ct in TYPE_ORDER:
         if keys.get(ct):
             summaries.extend(run(inst, ct, keys[ct], options))
-    deferred: dict[ContentType, list[str]] = {}
+    second_pass = SecondPass()
+    failed = {(s.content_type, k) for s in summaries for k in s.failed_keys}
+    for ct, selected in keys.items():
+        for key in selected:
+            second_pass.record((ct, key), restored=(ct, key) not in failed)
     for s in summaries:
-        deferred.setdefault(s.content_type, []).extend(s.deferred_keys)
-    for ct in TYPE_ORDER:
-        if deferred.get(ct):
-            for again in run_type(inst, ct, deferred[ct], options):
-                again.second_pass = True
-                summaries.append(again)
+        for key, refs in s.deferred.items():
+            second_pass.record((s.content_type, key), restored=True, deferred=refs)
+    for ct, again_keys in second_pass.due().items():
+        for again in run_type(inst, ct, again_keys, options):
+            again.second_pass = True
+            summaries.append(again)
     return summaries

@@ -7,10 +7,10 @@ import dagster as dg
 from lookervault_core.content_types import ContentType
 from lookervault_core.graph import TYPE_DEPENDENCIES, TYPE_ORDER
 
-from ..restore_step.execution import Event, RestoreConfig, restore_keys
+from ..restore_step.execution import Event, RestoreConfig
 from .jobs import unpartitioned_run_message
 from .partitions import PARTITIONS
-from .resources import BackupResource, LookerResource, RestoreStateResource
+from .restore_resource import LookerRestoreResource
 from .selection import partial_pick_expanded
 
 __all__ = ["build_restore_asset", "restore_assets"]
@@ -40,9 +40,7 @@ def build_restore_asset(ct: ContentType) -> dg.AssetsDefinition:
     def _restore(
         context: dg.AssetExecutionContext,
         config: RestoreConfig,
-        looker: LookerResource,
-        backup: BackupResource,
-        restore_state: RestoreStateResource,
+        restore: LookerRestoreResource,
     ) -> Iterator[Event]:
         if not (context.has_partition_key or context.has_partition_key_range):
             registered = context.instance.get_dynamic_partitions(ct.plural)
@@ -50,8 +48,7 @@ def build_restore_asset(ct: ContentType) -> dg.AssetsDefinition:
         if refusal := partial_pick_expanded(context.instance, context.run, ct, context.partition_keys):
             context.log.warning(refusal)
             return
-        yield from restore_keys(context.op_execution_context, ct, context.partition_keys, config=config,
-                                looker=looker, backup=backup, state=restore_state)
+        yield from restore.restore(context.op_execution_context, ct, context.partition_keys, config)
 
     return _restore
 

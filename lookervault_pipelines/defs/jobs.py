@@ -10,8 +10,9 @@ from lookervault_core.content_types import ContentType
 from lookervault_core.graph import TYPE_ORDER
 
 from ..restore_step.deadletters import failed_keys
-from ..restore_step.execution import Event, RestoreConfig, dependencies_lacking, restore_levels
-from .resources import BackupResource, LookerResource, RestoreStateResource
+from ..restore_step.execution import Event, RestoreConfig
+from .resources import BackupResource
+from .restore_resource import LookerRestoreResource
 
 __all__ = ["PARTITION_TAG", "RANGE_END_TAG", "RANGE_START_TAG", "job_name", "restore_jobs", "restore_selected_keys_job", "unpartitioned_run_message"]
 
@@ -118,9 +119,7 @@ def _selected(context: dg.OpExecutionContext, config: SelectedKeysConfig, backup
 def restore_selected_keys(
     context: dg.OpExecutionContext,
     config: SelectedKeysConfig,
-    looker: LookerResource,
-    backup: BackupResource,
-    restore_state: RestoreStateResource,
+    restore: LookerRestoreResource,
 ) -> Iterator[Event | dg.Output[None]]:
     """Restore scattered keys of one or several types in a single run.
 
@@ -134,19 +133,19 @@ def restore_selected_keys(
     Raises:
         dg.Failure: naming every failed key of every level.
     """
-    selected = _selected(context, config, backup)
+    selected = _selected(context, config, restore.backup)
     if not selected:
         context.log.info("nothing to restore: no items selected or failed")
     elif config.with_dependencies:
         roots = [(ct, k) for ct, keys in selected.items() for k in keys]
-        needed = dependencies_lacking(looker, backup, restore_state, roots)
+        needed = restore.lacking(roots)
         context.log.info(f"with what they need that Looker lacks: "
                          f"{', '.join(f'{c.label} {i}' for c, i in needed) or 'nothing'}")
         for ct in TYPE_ORDER:
             deps = [k for c, k in needed if c is ct and k not in selected.get(ct, ())]
             if deps:
                 selected[ct] = deps + selected.get(ct, [])
-    yield from restore_levels(context, selected, config=config, looker=looker, backup=backup, state=restore_state)
+    yield from restore.restore_levels(context, selected, config)
     yield dg.Output(None)
 
 

@@ -23,9 +23,10 @@ from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import DriftReport, Restorer, TypeDrift, find_drift
 
-from ..restore_step.execution import Event, RestoreConfig, restore_levels
+from ..restore_step.execution import Event, RestoreConfig
 from .partitions import sync_partitions
 from .resources import BackupResource, LookerResource, RestoreStateResource
+from .restore_resource import LookerRestoreResource
 
 __all__ = ["DRIFT_ASSET", "check_name", "drift_checks", "drift_report_asset", "nightly_resync", "resync_job"]
 
@@ -153,9 +154,7 @@ def restore_drift(
     context: dg.OpExecutionContext,
     config: ResyncConfig,
     drift: dict[str, list[str]],
-    looker: LookerResource,
-    backup: BackupResource,
-    restore_state: RestoreStateResource,
+    restore: LookerRestoreResource,
 ) -> Iterator[Event | dg.Output[None]]:
     """Restore the drifted items type by type in dependency order; a failed type does not stop the next."""
     if config.report_only:
@@ -164,10 +163,9 @@ def restore_drift(
         return
     if drift:
         # Ids the sensor has not registered yet (a new backup) become partitions, so they show on their asset.
-        with backup.open() as reader:
+        with restore.backup.open() as reader:
             sync_partitions(context.instance, reader)
-    yield from restore_levels(context, {ContentType.parse(t): keys for t, keys in drift.items()}, config=config,
-                              looker=looker, backup=backup, state=restore_state)
+    yield from restore.restore_levels(context, {ContentType.parse(t): keys for t, keys in drift.items()}, config)
     yield dg.Output(None)
 
 

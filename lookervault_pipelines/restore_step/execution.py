@@ -23,7 +23,9 @@ from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookervaultError, describe
 from lookervault_core.graph import TYPE_ORDER
-from lookervault_core.restore import Action, missing_requirements, ItemFailure, Outcome, Restorer, RestoreResult, restore_many
+from lookervault_core.restore import (Action, ItemFailure, Outcome, Restorer, RestoreResult, SecondPass,
+                                      missing_requirements, restore_many)
+from lookervault_core.restore.second_pass import deferred_labels
 
 from .batching import MaterializationBatches
 from ..instance.internals import DagsterEvent
@@ -82,8 +84,7 @@ def _success_metadata(result: RestoreResult, fingerprint: str) -> dict[str, dg.R
     if result.deferred:
         # Soft references to items restored later (a user's home folder): restoring
         # this item again after them sets them; `lookervault restore` does so itself.
-        meta["deferred"] = dg.MetadataValue.json(
-            [f"{r.field}: {r.content_type.label} {r.id}" for r in result.deferred])
+        meta["deferred"] = dg.MetadataValue.json(deferred_labels(result.deferred))
     return meta
 
 
@@ -189,17 +190,19 @@ def restore_keys(
     looker: LookerResource,
     backup: BackupResource,
     state: RestoreStateResource,
+    second_pass: SecondPass | None = None,
 ) -> Iterator[Event]:
     """Restore `keys` of `ct` on a thread pool, yielding one event per key as it finishes.
 
     The steps: leave out what re-executed runs restored already, open the
     backup, Looker and the id map, record stale keys, restore on threads
-    recording each outcome, then what a failing run must record again.
+    recording each outcome (in `second_pass` too, when given), then what a
+    failing run must record again.
 
     Raises:
         dg.Failure: naming every key that failed, with its error type and message.
     """
-    step = _Step(context, ct, config, started=time.perf_counter())
+    step = _Step(context, ct, config, started=time.perf_counter(), second_pass=second_pass)
     keys = step.leave_out_done_before(keys)
     workers = config.workers or looker.workers
     ceiling = max(workers, config.max_workers or looker.max_workers)
@@ -230,8 +233,9 @@ class _Step:
     """One restore step over keys of one type: what it has restored and recorded so far."""
 
     def __init__(self, context: dg.OpExecutionContext, ct: ContentType, config: RestoreConfig, *,
-                 started: float) -> None:
+                 started: float, second_pass: SecondPass | None = None) -> None:
         self.context, self.ct, self.config, self.started = context, ct, config, started
+        self.second_pass = second_pass
         self.batches = MaterializationBatches(context)
         self.fingerprint = ""
         #: Keys the re-executed runs restored already (a re-execution from failure leaves them out).
@@ -283,6 +287,8 @@ class _Step:
         last_log = time.perf_counter()
         for outcome in _outcomes(restorer, self.ct, keys, workers, ceiling):
             self.done += 1
+            if self.second_pass is not None:
+                self.second_pass.record_outcome(outcome)
             if isinstance(outcome, ItemFailure):
                 self.failures.append(outcome)
                 self.context.log.error(f"{self.ct.label} {outcome.source_id}: {outcome.error.type}: "
@@ -363,12 +369,6 @@ def _outcomes(restorer: Restorer, ct: ContentType, keys: Sequence[str], workers:
         raise worker_error[0]
 
 
-def _materialization(event: Event) -> dg.AssetMaterialization | None:
-    if isinstance(event, DagsterEvent):
-        return event.step_materialization_data.materialization if event.is_step_materialization else None
-    return event if isinstance(event, dg.AssetMaterialization) else None
-
-
 def restore_levels(
     context: dg.OpExecutionContext,
     selected: Mapping[ContentType, Sequence[str]],
@@ -390,28 +390,24 @@ def restore_levels(
         dg.Failure: naming every failed key of every level.
     """
     failures: list[tuple[ContentType, dg.Failure]] = []
-    deferred: dict[ContentType, list[str]] = {}
+    second_pass = SecondPass()
 
     def level(ct: ContentType, keys: Sequence[str]) -> Iterator[Event]:
         try:
-            for event in restore_keys(context, ct, keys, config=config, looker=looker, backup=backup, state=state):
-                mat = _materialization(event)
-                if mat is not None and "deferred" in mat.metadata and mat.partition:
-                    deferred.setdefault(ct, []).append(str(mat.partition))
-                yield event
+            yield from restore_keys(context, ct, keys, config=config, looker=looker, backup=backup, state=state,
+                                    second_pass=second_pass)
         except dg.Failure as failure:
             failures.append((ct, failure))
 
     for ct in TYPE_ORDER:
         if selected.get(ct):
             yield from level(ct, selected[ct])
-    second = {ct: keys for ct, keys in deferred.items() if keys}
+    second = second_pass.due()
     if second and not config.dry_run:
         context.log.info("again, to set references to items restored after them: "
                          + ", ".join(f"{len(keys)} {ct.plural}" for ct, keys in second.items()))
-        for ct in TYPE_ORDER:
-            if second.get(ct):
-                yield from level(ct, second[ct])
+        for ct, keys in second.items():
+            yield from level(ct, keys)
     if failures:
         failed: dict[str, list[str]] = {}
         for ct, failure in failures:

@@ -9,6 +9,7 @@ import dagster as dg
 
 from lookervault_core.content_types import ContentType
 from lookervault_core.restore import Action
+from lookervault_core.restore.second_pass import Key, parse_deferred_labels
 
 from .execution import ALREADY_RECORDED, SKIPPED_MODIFIED, STALE
 from .recorded import RE_RECORDED_BY
@@ -25,7 +26,8 @@ class RunSummary:
     success: bool
     counts: dict[str, int] = field(default_factory=dict)
     failed_keys: list[str] = field(default_factory=list)
-    deferred_keys: list[str] = field(default_factory=list)
+    #: Items written without a soft reference, and the items each left out (see second_pass.py).
+    deferred: dict[str, tuple[Key, ...]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     run_error: str = ""
     #: Set when the run's failed items were tried again by later runs, whose outcome counts instead.
@@ -77,7 +79,8 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
             continue  # unchanged, and counted in the run's ALREADY_RECORDED observation
         summary.counts[action] = summary.counts.get(action, 0) + 1
         if "deferred" in mat.metadata and mat.partition is not None:
-            summary.deferred_keys.append(mat.partition)
+            labels = getattr(mat.metadata["deferred"], "value", None)
+            summary.deferred[mat.partition] = parse_deferred_labels(labels if isinstance(labels, list) else [])
     for obs in result.asset_observations_for_node(node):
         status = _text(obs.metadata.get("status", ""))
         if status == "failed" and obs.partition is not None:

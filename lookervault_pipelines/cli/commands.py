@@ -27,13 +27,14 @@ from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.idmap import SourceChoice
 from lookervault_core.restore.preflight import lacking_models
 
-from ..defs.partitions import prune_partitions, stale_keys, sync_partitions
+from ..defs.partitions import prune_partitions, stale_keys, sync_partitions, unrestorable_rows
 from ..defs.resources import BackupResource, LookerResource, RestoreStateResource
 from ..defs.snapshot import snapshot_command
 from ..restore_step.deadletters import dead_letters, failed_keys
 from ..restore_step.execution import RestoreConfig, dependencies_lacking
 from ..restore_step.summary import RunSummary, totals
-from .runs import RunOptions, instance, restore_in_order, run_selected_keys
+from .runs import RunOptions, Target, instance, restore_in_order, run_selected_keys
+from .submit import connect
 
 __all__ = ["main"]
 
@@ -174,11 +175,26 @@ def main() -> None:
 @click.option("--with-dependencies", is_flag=True, help="also restore every folder, look, user, group, role "
               "and set the selection needs that Looker lacks")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+@click.option("--submit", metavar="[URL]", is_flag=False, flag_value="", default=None,
+              help="launch the runs on the Dagster deployment whose webserver answers at URL (default "
+              "$LOOKERVAULT_DAGSTER_URL) instead of in this process; wait for them and report the same")
 def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
             dry_run: bool, skip_modified: bool, exact_access: bool, workers: int | None,
-            max_workers: int | None, max_runtime: int | None, source_instance: str | None, with_dependencies: bool, as_json: bool) -> None:
+            max_workers: int | None, max_runtime: int | None, source_instance: str | None, with_dependencies: bool,
+            as_json: bool, submit: str | None) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
+    if submit is not None:
+        if with_dependencies:
+            raise click.UsageError("--with-dependencies reads Looker from this host; with --submit, launch "
+                                   "restore_selected_keys_job with `with_dependencies: true` instead")
+        sys.exit(restore_submitted(
+            submit, backup_path, types=_types(types), ids=_split(ids), folders=_split(folders),
+            owners=list(owners), updated_from=updated_from, updated_to=updated_to, as_json=as_json,
+            options=RunOptions(restore=RestoreConfig(dry_run=dry_run, skip_modified=skip_modified,
+                                                     exact_access=exact_access, workers=workers,
+                                                     max_workers=max_workers),
+                               source_instance=source_instance, max_runtime=max_runtime)))
     sys.exit(restore_backup(
         backup_path, types=_types(types), ids=_split(ids), folders=_split(folders), owners=list(owners),
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
@@ -238,6 +254,49 @@ def _ids_lacking(reader: BackupReader, types: Sequence[ContentType], ids: Sequen
         what = " or ".join(ct.label for ct in types)
         return f"--ids: not in the backup: {', '.join(f'{what} {i}' for i in lacking)}; nothing was restored"
     return f"--ids: no item of any type in the backup has id {', '.join(lacking)}; nothing was restored"
+
+
+def restore_submitted(
+    url: str, backup_path: str, *, types: Sequence[ContentType], ids: Sequence[str], folders: Sequence[str],
+    owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None, options: RunOptions,
+    as_json: bool,
+) -> int:
+    """`restore --submit`: the runs `restore_backup` would execute, launched on a deployment; the exit code.
+
+    Nothing of this host's Dagster instance, id map or Looker credentials is
+    used: the deployment's runs log in and record everything (submit.py).
+    """
+    deployment = connect(url)
+    started = datetime.now()
+    try:
+        with BackupReader(backup_path) as reader:
+            rows = reader.select(
+                types=list(types) or None, ids=list(ids) or None, folder_ids=list(folders) or None,
+                owner_ids=list(owners) or None, updated_from=updated_from, updated_to=updated_to,
+            )
+            bad_ids = _ids_lacking(reader, types, ids)
+            unrestorable = unrestorable_rows(reader)
+            fingerprint = reader.fingerprint
+    except LookervaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if bad_ids:
+        raise click.ClickException(bad_ids)
+    by_type: dict[ContentType, list[str]] = {}
+    for row in rows:
+        if row.id != "unknown":
+            by_type.setdefault(row.content_type, []).append(row.id)
+    added = {ct: deployment.register(ct, keys) for ct, keys in by_type.items()}
+    if not as_json:
+        click.echo(f"deployment: {deployment.url} (code location {deployment.location!r}); registered there now: "
+                   f"{', '.join(f'{len(k)} {ct.plural}' for ct, k in added.items() if k) or 'none'}")
+    summaries = restore_in_order(deployment, by_type, options)
+    _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds(),
+                     dry_run=options.restore.dry_run)
+    other = deployment.fingerprints - {fingerprint}
+    if other:
+        click.echo(f"Error: the deployment's runs read another backup (fingerprint {', '.join(sorted(other))}) "
+                   f"than {backup_path} ({fingerprint}): point its LOOKERVAULT_BACKUP at the same file", err=True)
+    return 1 if any(s.failed for s in summaries) or unrestorable or other else 0
 
 
 def restore_backup(
@@ -383,7 +442,7 @@ def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | 
     wanted = _types(types) or TYPE_ORDER
     keys = {ct: failed_keys(inst, ct) for ct in TYPE_ORDER if ct in wanted}
 
-    def one_run(at: dg.DagsterInstance, ct: ContentType, failed: Sequence[str], opts: RunOptions) -> list[RunSummary]:
+    def one_run(at: Target, ct: ContentType, failed: Sequence[str], opts: RunOptions) -> list[RunSummary]:
         return [run_selected_keys(at, ct, failed, opts, {"lookervault/retry": "failed"})]
 
     summaries = restore_in_order(inst, keys, RunOptions(source_instance=source_instance), one_run)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import click
 import dagster as dg
@@ -26,12 +29,12 @@ from lookervault_core.restore import SecondPass
 
 from ..defs.jobs import RANGE_END_TAG, RANGE_START_TAG, job_name
 from ..instance.lanes import BULK, LANE_TAG, bulk_limit, bulk_runs_in_progress, lane_tags
-from ..instance.workers import PID_TAG, end_dead_runs, in_progress, process_tags, worker_alive
+from ..instance.workers import PID_TAG, end_dead_runs, in_progress, process_tags, stop_when_canceled, worker_alive
 from ..restore_step.execution import RestoreConfig
 from ..restore_step.summary import RunSummary, summarize
 
-__all__ = ["MAX_PLANNED_KEYS", "MAX_RANGE_RUNS", "RunOptions", "instance", "restore_in_order", "run_selected_keys",
-           "run_type", "stretches"]
+__all__ = ["MAX_PLANNED_KEYS", "MAX_RANGE_RUNS", "InProcess", "RunOptions", "RunTarget", "instance", "restore_in_order",
+           "run_selected_keys", "run_type", "stretches"]
 
 #: Above this many contiguous stretches of partition keys, a selection runs as
 #: one run of `restore_selected_keys_job` instead of one run per stretch.
@@ -169,9 +172,57 @@ def wait_for_bulk_lane(inst: dg.DagsterInstance, tags: dict[str, str]) -> None:
         time.sleep(BULK_WAIT_POLL_S)
 
 
-def run_type(
-    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: RunOptions
-) -> list[RunSummary]:
+class RunTarget(Protocol):
+    """Where the runs of a restore execute: this process (`InProcess`), or a deployment (`submit`)."""
+
+    def registered(self, ct: ContentType) -> list[str]:
+        """The registered partition keys of `ct`, in partition order."""
+        ...
+
+    def execute(self, ct: ContentType, job: str, run_config: dict[str, object],
+                tags: dict[str, str]) -> RunSummary:
+        """Run `job` with this config and these tags to its end; its summary."""
+        ...
+
+
+def _execute(inst: dg.DagsterInstance, job: dg.JobDefinition, run_config: dict[str, object],
+             tags: dict[str, str]) -> dg.ExecuteInProcessResult:
+    """Execute `job` here; Terminate from any host (the run marked CANCELING) interrupts it as Ctrl-C does."""
+    run_id = str(uuid.uuid4())
+    with stop_when_canceled(inst, run_id, lambda: os.kill(os.getpid(), signal.SIGINT)):
+        return job.execute_in_process(instance=inst, raise_on_error=False, run_config=run_config, tags=tags,
+                                      run_id=run_id)
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """Runs executed in this process against `inst`, tagged with this process and waiting for the bulk lane."""
+
+    inst: dg.DagsterInstance
+
+    def registered(self, ct: ContentType) -> list[str]:
+        return list(self.inst.get_dynamic_partitions(ct.plural))
+
+    def execute(self, ct: ContentType, job: str, run_config: dict[str, object],
+                tags: dict[str, str]) -> RunSummary:
+        job_def = _definitions().resolve_job_def(job)
+        tags = {**tags, **process_tags()}
+        # In-process runs skip the run queue: tagged here as the queue tags its runs (lanes.py),
+        # so bulk runs count against the bulk limit and one item gets its priority.
+        tags.update(lane_tags(job_def.name, tags, run_config))
+        wait_for_bulk_lane(self.inst, tags)
+        return summarize(ct, _execute(self.inst, job_def, run_config, tags))
+
+
+#: Where `run_type` and its kin run: a Dagster instance (runs in this process), or any `RunTarget`.
+Target = dg.DagsterInstance | RunTarget
+
+
+def _target(at: Target) -> RunTarget:
+    return InProcess(at) if isinstance(at, dg.DagsterInstance) else at
+
+
+def run_type(at: Target, ct: ContentType, keys: Sequence[str], options: RunOptions) -> list[RunSummary]:
     """Restore `keys` of one type: a run per contiguous range, or one selected-keys run.
 
     A few keys in a few stretches run as range runs (each key a planned
@@ -179,32 +230,27 @@ def run_type(
     selected-keys run, which plans nothing, so an unchanged item costs no
     event at all; its failures are then tried again as partitions.
     """
-    registered = inst.get_dynamic_partitions(ct.plural)
+    target = _target(at)
+    registered = target.registered(ct)
     ranges = stretches(registered, keys)
     if len(ranges) <= MAX_RANGE_RUNS and len(keys) <= MAX_PLANNED_KEYS:
-        return _range_runs(inst, ct, ranges, options)
-    selected = run_selected_keys(inst, ct, keys, options)
-    return [selected, *_retry_as_partitions(inst, ct, registered, selected, options)]
+        return _range_runs(target, ct, ranges, options)
+    selected = run_selected_keys(target, ct, keys, options)
+    return [selected, *_retry_as_partitions(target, ct, registered, selected, options)]
 
 
-def _range_runs(inst: dg.DagsterInstance, ct: ContentType, ranges: Sequence[tuple[str, str]],
+def _range_runs(target: RunTarget, ct: ContentType, ranges: Sequence[tuple[str, str]],
                 options: RunOptions) -> list[RunSummary]:
-    job = _definitions().resolve_job_def(job_name(ct))
     summaries = []
     for first, last in ranges:
         tags = {RANGE_START_TAG: first, RANGE_END_TAG: last, "lookervault/content_type": ct.plural,
-                **_run_tags(options), **process_tags()}
+                **_run_tags(options)}
         run_config = _run_config(ct.plural, options.op_config(), options)
-        # In-process runs skip the run queue: tagged here as the queue tags its runs (lanes.py),
-        # so bulk runs count against the bulk limit and one item gets its priority.
-        tags.update(lane_tags(job.name, tags, run_config))
-        wait_for_bulk_lane(inst, tags)
-        result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=run_config, tags=tags)
-        summaries.append(summarize(ct, result))
+        summaries.append(target.execute(ct, job_name(ct), run_config, tags))
     return summaries
 
 
-def _retry_as_partitions(inst: dg.DagsterInstance, ct: ContentType, registered: Sequence[str],
+def _retry_as_partitions(target: RunTarget, ct: ContentType, registered: Sequence[str],
                          selected: RunSummary, options: RunOptions) -> list[RunSummary]:
     """Try the items a selected-keys run failed once more, in range runs planning exactly them.
 
@@ -216,7 +262,7 @@ def _retry_as_partitions(inst: dg.DagsterInstance, ct: ContentType, registered: 
     ranges = stretches(registered, selected.failed_keys)
     if not ranges or len(ranges) > MAX_RETRY_RUNS or len(selected.failed_keys) > 10 * MAX_PLANNED_KEYS:
         return []
-    retried = _range_runs(inst, ct, ranges, options)
+    retried = _range_runs(target, ct, ranges, options)
     tried = set(selected.failed_keys)
     selected.counts["failed"] -= len(tried)
     selected.failed_keys = []
@@ -228,25 +274,20 @@ def _retry_as_partitions(inst: dg.DagsterInstance, ct: ContentType, registered: 
 
 
 def run_selected_keys(
-    inst: dg.DagsterInstance, ct: ContentType, keys: Sequence[str], options: RunOptions,
-    tags: dict[str, str] | None = None,
+    at: Target, ct: ContentType, keys: Sequence[str], options: RunOptions, tags: dict[str, str] | None = None,
 ) -> RunSummary:
     """Restore scattered `keys` of one type in one run of `restore_selected_keys_job`."""
     run_config = _run_config("restore_selected_keys",
                              options.op_config(content_type=ct.plural, keys=list(keys)), options)
-    run_tags = {"lookervault/content_type": ct.plural, **_run_tags(options), **process_tags(), **(tags or {})}
-    job = _definitions().resolve_job_def("restore_selected_keys_job")
-    run_tags.update(lane_tags(job.name, run_tags, run_config))
-    wait_for_bulk_lane(inst, run_tags)
-    result = job.execute_in_process(instance=inst, raise_on_error=False, run_config=run_config, tags=run_tags)
-    return summarize(ct, result)
+    run_tags = {"lookervault/content_type": ct.plural, **_run_tags(options), **(tags or {})}
+    return _target(at).execute(ct, "restore_selected_keys_job", run_config, run_tags)
 
 
 #: How one type's keys are restored: `run_type`, or one selected-keys run (`lookervault retry-failed`).
-TypeRunner = Callable[[dg.DagsterInstance, ContentType, Sequence[str], RunOptions], list[RunSummary]]
+TypeRunner = Callable[[Target, ContentType, Sequence[str], RunOptions], list[RunSummary]]
 
 
-def restore_in_order(inst: dg.DagsterInstance, keys: Mapping[ContentType, Sequence[str]], options: RunOptions,
+def restore_in_order(at: Target, keys: Mapping[ContentType, Sequence[str]], options: RunOptions,
                      run: TypeRunner = run_type) -> list[RunSummary]:
     """Restore `keys` type by type in dependency order, then the second pass; every run's summary.
 
@@ -258,7 +299,7 @@ def restore_in_order(inst: dg.DagsterInstance, keys: Mapping[ContentType, Sequen
     summaries: list[RunSummary] = []
     for ct in TYPE_ORDER:
         if keys.get(ct):
-            summaries.extend(run(inst, ct, keys[ct], options))
+            summaries.extend(run(at, ct, keys[ct], options))
     second_pass = SecondPass()
     failed = {(s.content_type, k) for s in summaries for k in s.failed_keys}
     for ct, selected in keys.items():
@@ -268,7 +309,7 @@ def restore_in_order(inst: dg.DagsterInstance, keys: Mapping[ContentType, Sequen
         for key, refs in s.deferred.items():
             second_pass.record((s.content_type, key), restored=True, deferred=refs)
     for ct, again_keys in second_pass.due().items():
-        for again in run_type(inst, ct, again_keys, options):
+        for again in run_type(at, ct, again_keys, options):
             again.second_pass = True
             summaries.append(again)
     return summaries

@@ -10,7 +10,8 @@ import dagster as dg
 from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType
 
-__all__ = ["PARTITIONS", "SyncReport", "id_sort_key", "prune_partitions", "stale_keys", "sync_partitions"]
+__all__ = ["PARTITIONS", "SyncReport", "id_sort_key", "prune_partitions", "stale_keys", "sync_partitions",
+           "unrestorable_rows"]
 
 PARTITIONS: Mapping[ContentType, dg.DynamicPartitionsDefinition] = {
     ct: dg.DynamicPartitionsDefinition(name=ct.plural) for ct in ContentType
@@ -74,9 +75,18 @@ def sync_partitions(instance: dg.DagsterInstance, backup: BackupReader) -> SyncR
         added[ct] = len(new)
         total[ct] = len(set(ids))
         stale[ct] = len(set(registered) - set(ids))
-    for raw_id, code in backup.unknown_type_rows():
-        unrestorable.append(f"row {raw_id} with unknown content type code {code}")
+    unrestorable.extend(_unknown_types(backup))
     return SyncReport(added=added, total=total, unrestorable=tuple(unrestorable), stale=stale)
+
+
+def _unknown_types(backup: BackupReader) -> list[str]:
+    return [f"row {raw_id} with unknown content type code {code}" for raw_id, code in backup.unknown_type_rows()]
+
+
+def unrestorable_rows(backup: BackupReader) -> list[str]:
+    """The rows a sync leaves out (`SyncReport.unrestorable`), without registering anything."""
+    return [f"{ct.label} row with id 'unknown'" for ct in PARTITIONS for row in backup.rows(ct)
+            if row.id == "unknown"] + _unknown_types(backup)
 
 
 def stale_keys(instance: dg.DagsterInstance, backup: BackupReader) -> dict[ContentType, list[str]]:

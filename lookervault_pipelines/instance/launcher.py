@@ -26,9 +26,17 @@ What a forked worker gives up and how it is made good:
   (multiprocessing joins its children at exit); stopping the whole process
   group (`dagster dev`, a container) stops them with it.
 - The code server cancels a run by setting the worker's termination event; a
-  webserver asking to cancel does not hold that event, so `terminate` sends the
-  worker SIGINT, which the worker turns into the same interruption
-  (`capture_interrupts`). The worker's host and pid are run tags (`workers`).
+  webserver asking to cancel does not hold that event. Dagster's own way for
+  a worker nobody holds (`dagster api execute_run` in a container, with
+  `start_run_cancellation_thread`): `terminate` marks the run CANCELING, and
+  the worker, which looks at its run's status every
+  `run_monitoring.cancellation_thread_poll_interval_seconds` (Dagster's
+  setting, default 10), sets its own termination event when it sees it,
+  wherever it runs; a worker that is gone is ended CANCELED by run
+  monitoring after `cancel_timeout_seconds`. On the worker's own host
+  `terminate` also sends it SIGINT, which the worker turns into the same
+  interruption (`capture_interrupts`) at once: the worker's host and pid are
+  run tags (`workers`), and the pid is used only when the host is this one.
   A `lookervault` CLI run carries the same tags for its own process, so
   Terminate in the UI interrupts that process likewise (its run ends
   CANCELED, the command exits 1), and run monitoring ends it FAILED once the
@@ -51,7 +59,7 @@ from typing import Any
 import dagster as dg
 
 from .internals import unsupported
-from .workers import PID_TAG, process_tags, worker_alive, worker_of
+from .workers import PID_TAG, process_tags, stop_when_canceled, worker_alive, worker_of
 
 try:
     # The code server's own worker body and argument type, so a forked worker behaves as its child.
@@ -60,7 +68,7 @@ try:
     from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
     from dagster._grpc.impl import RunInSubprocessComplete, StartRunInSubprocessSuccessful, start_run_in_subprocess
     from dagster._grpc.types import ExecuteExternalJobArgs
-    from dagster._serdes import ConfigurableClassData, serialize_value
+    from dagster._serdes import ConfigurableClassData, deserialize_value, serialize_value
     from dagster._utils import get_run_crash_explanation
     from dagster._utils.error import SerializableErrorInfo
     from dagster._utils.hosted_user_process import recon_job_from_origin
@@ -87,6 +95,20 @@ def _source_stamp() -> float:
 
 def _warm_up() -> None:
     """Nothing: a child whose start makes multiprocessing start the fork server."""
+
+
+def _run_worker(serialized_args: str, recon_job: Any, events: Any, stop: Any) -> None:
+    """The code server's worker body, watching its run's status: a cancel reaches it from any host.
+
+    Seeing its run CANCELING, the worker sets its own termination event, as the
+    code server's cancel does; the event interrupts only a run still going
+    (`dagster._utils.start_termination_thread`).
+    """
+    args = deserialize_value(serialized_args, ExecuteExternalJobArgs)
+    assert args.instance_ref is not None
+    with dg.DagsterInstance.from_ref(args.instance_ref) as instance, \
+            stop_when_canceled(instance, args.run_id, stop.set):
+        start_run_in_subprocess(serialized_args, recon_job, events, stop)
 
 
 class PreloadedRunLauncher(DefaultRunLauncher):
@@ -151,7 +173,7 @@ class PreloadedRunLauncher(DefaultRunLauncher):
         recon_job = recon_job_from_origin(run.job_code_origin)  # type: ignore[arg-type]
         events = ctx.Queue()
         stop = ctx.Event()
-        worker = ctx.Process(target=start_run_in_subprocess, args=[args, recon_job, events, stop], daemon=False)
+        worker = ctx.Process(target=_run_worker, args=[args, recon_job, events, stop], daemon=False)
         worker.start()
         instance.add_run_tags(run.run_id, process_tags(worker.pid))
         with self._lock:
@@ -211,9 +233,12 @@ class PreloadedRunLauncher(DefaultRunLauncher):
             return True
         pid = worker_of(run)
         if pid is None:
+            # No signal reaches another host's process: it sees its run CANCELING (workers.stop_when_canceled).
             self._instance.report_engine_event(
-                f"Cannot cancel: the run's worker ({run.tags[PID_TAG]}) is on another host.", run, cls=self.__class__)
-            return False
+                f"The run's worker ({run.tags[PID_TAG]}) is on another host: it stops when it sees the run "
+                f"CANCELING (within {self._instance.cancellation_thread_poll_interval_seconds} s), or run "
+                "monitoring ends the run CANCELED should that worker be gone.", run, cls=self.__class__)
+            return True
         if worker_alive(run) is False:
             return False  # the pid is gone, or now another process's
         try:

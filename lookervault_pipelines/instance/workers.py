@@ -9,20 +9,23 @@ counts against the bulk limit and holds its `looker_api` pool slots. A run
 whose process is gone from this host is dead; one whose pid now belongs to a
 younger process (the pid was reused) is dead too, which the process start
 time (`/proc/<pid>/stat`, in clock ticks since boot) tells. A run on another
-host cannot be checked from here.
+host cannot be checked from here, nor signalled: it is cancelled by marking it
+CANCELING, which its process watches for (`stop_when_canceled`).
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 
-__all__ = ["PID_TAG", "START_TAG", "dead_runs", "end_dead_runs", "in_progress", "process_tags", "worker_alive",
-           "worker_of"]
+__all__ = ["PID_TAG", "START_TAG", "dead_runs", "end_dead_runs", "in_progress", "process_tags", "stop_when_canceled",
+           "worker_alive", "worker_of"]
 
 #: Where the run's process runs: "host:pid".
 PID_TAG = "lookervault/worker"
@@ -105,3 +108,41 @@ def end_dead_runs(instance: dg.DagsterInstance, runs: Iterable[dg.DagsterRun]) -
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         ended.append(run.run_id)
     return ended
+
+
+_CANCELED = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
+
+
+@contextmanager
+def stop_when_canceled(instance: dg.DagsterInstance, run_id: str, stop: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, call `stop` once if run `run_id` is marked CANCELING (or CANCELED).
+
+    How a run is cancelled whose process runs on another host: Terminate (from
+    the UI, GraphQL, `dagster run ...`) marks the run CANCELING in the shared
+    storage, and its process, looking every
+    `run_monitoring.cancellation_thread_poll_interval_seconds` (Dagster's
+    setting, default 10 s), stops itself; Dagster's `execute_run` workers do
+    the same with Dagster+'s cancellation thread. `stop` is never called once
+    the block has ended.
+    """
+    done = threading.Event()
+    lock = threading.Lock()
+    poll = instance.cancellation_thread_poll_interval_seconds
+
+    def watch() -> None:
+        while not done.wait(poll):
+            run = instance.get_run_by_id(run_id)
+            if run is not None and run.status in _CANCELED:
+                with lock:
+                    if not done.is_set():
+                        stop()
+                return
+
+    thread = threading.Thread(target=watch, name=f"lookervault-cancel-watch-{run_id[:8]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        with lock:
+            done.set()
+        thread.join()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -14,7 +14,7 @@ from lookervault_core.restore.second_pass import Key, parse_deferred_labels
 from .execution import ALREADY_RECORDED, SKIPPED_MODIFIED, STALE
 from .recorded import RE_RECORDED_BY
 
-__all__ = ["RunSummary", "summarize", "totals"]
+__all__ = ["EventRecord", "RunSummary", "summarize", "summarize_events", "totals"]
 
 
 @dataclass
@@ -66,40 +66,54 @@ def _text(value: object) -> str:
     return str(getattr(value, "value", value))
 
 
+#: One materialization or observation of a run: its partition and its metadata (values, or MetadataValues).
+EventRecord = tuple[str | None, Mapping[str, object]]
+
+
 def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
     """Counts of created/updated/unchanged/skipped/failed items in one finished run."""
     node = next(iter(n.name for n in result.job_def.nodes))
-    summary = RunSummary(ct, result.run_id, result.success)
+    failures = result.get_step_failure_events()
+    return summarize_events(
+        ct, result.run_id, result.success,
+        [(m.partition, m.metadata) for m in result.asset_materializations_for_node(node)],
+        [(o.partition, o.metadata) for o in result.asset_observations_for_node(node)],
+        (failures[0].message or "step failed") if failures else "",
+    )
+
+
+def summarize_events(ct: ContentType, run_id: str, success: bool, materializations: Sequence[EventRecord],
+                     observations: Sequence[EventRecord], run_error: str = "") -> RunSummary:
+    """The same summary from a run's events as any reader has them (in process, or through GraphQL)."""
+    summary = RunSummary(ct, run_id, success)
     summary.counts = {a.value: 0 for a in Action} | {"failed": 0}
-    for mat in result.asset_materializations_for_node(node):
-        action = _text(mat.metadata.get("action", "unknown"))
-        if mat.partition is not None:
-            summary.actions[mat.partition] = action
-        if _text(mat.metadata.get(RE_RECORDED_BY, "")) == result.run_id:
+    for partition, meta in materializations:
+        action = _text(meta.get("action", "unknown"))
+        if partition is not None:
+            summary.actions[partition] = action
+        if _text(meta.get(RE_RECORDED_BY, "")) == run_id:
             continue  # unchanged, and counted in the run's ALREADY_RECORDED observation
         summary.counts[action] = summary.counts.get(action, 0) + 1
-        if "deferred" in mat.metadata and mat.partition is not None:
-            labels = getattr(mat.metadata["deferred"], "value", None)
-            summary.deferred[mat.partition] = parse_deferred_labels(labels if isinstance(labels, list) else [])
-    for obs in result.asset_observations_for_node(node):
-        status = _text(obs.metadata.get("status", ""))
-        if status == "failed" and obs.partition is not None:
+        if "deferred" in meta and partition is not None:
+            labels = getattr(meta["deferred"], "value", meta["deferred"])
+            summary.deferred[partition] = parse_deferred_labels(labels if isinstance(labels, list) else [])
+    for partition, meta in observations:
+        status = _text(meta.get("status", ""))
+        if status == "failed" and partition is not None:
             summary.counts["failed"] += 1
-            summary.failed_keys.append(obs.partition)
-            summary.errors[obs.partition] = f"{_text(obs.metadata.get('error_type'))}: {_text(obs.metadata.get('error'))}"
+            summary.failed_keys.append(partition)
+            summary.errors[partition] = f"{_text(meta.get('error_type'))}: {_text(meta.get('error'))}"
         elif status == ALREADY_RECORDED:
             # Unchanged items whose standing materialization was made from this backup: counted, no event each.
-            summary.counts[Action.UNCHANGED.value] += int(_text(obs.metadata.get("count", 0)))
+            summary.counts[Action.UNCHANGED.value] += int(_text(meta.get("count", 0)))
         elif status == STALE:
             summary.counts[STALE] = summary.counts.get(STALE, 0) + 1
         elif status in ("dry_run", SKIPPED_MODIFIED):
-            action = _text(obs.metadata.get("action", "unknown"))
+            action = _text(meta.get("action", "unknown"))
             summary.counts[action] = summary.counts.get(action, 0) + 1
-            if obs.partition is not None:
-                summary.actions[obs.partition] = action
-    failures = result.get_step_failure_events()
-    if failures:
-        summary.run_error = failures[0].message or "step failed"
+            if partition is not None:
+                summary.actions[partition] = action
+    summary.run_error = run_error
     return summary
 
 

@@ -43,6 +43,10 @@ class RetryPolicy:
 
     Attributes:
         attempts: Total tries, the first included (1 disables retrying).
+        rate_limited_attempts: Total tries while the answers are 429s: Looker
+            refused the call without doing it, and in a storm of 429s (a third
+            of all calls, issue 18) five tries in a row are refused for one
+            call in 400.
         initial_backoff: Seconds before the second try; doubles per try.
         max_backoff: Ceiling of the exponential part of a wait.
         jitter: Up to this many random seconds added to each wait.
@@ -50,16 +54,23 @@ class RetryPolicy:
     """
 
     attempts: int = 5
+    rate_limited_attempts: int = 12
     initial_backoff: float = 0.5
     max_backoff: float = 30.0
     jitter: float = 0.5
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
+        if self.attempts < 1 or self.rate_limited_attempts < 1:
             raise ValueError("attempts must be >= 1")
         if self.initial_backoff < 0 or self.max_backoff < 0 or self.jitter < 0:
             raise ValueError("backoff and jitter must not be negative")
+
+    def tries_for(self, exc: BaseException | None) -> int:
+        """How many tries a call gets whose latest try raised `exc` (`attempts` 1 never retries)."""
+        if isinstance(exc, RateLimited) and self.attempts > 1:
+            return max(self.attempts, self.rate_limited_attempts)
+        return self.attempts
 
     def wait_for(self, attempt: int, exc: BaseException | None) -> float:
         """Seconds to wait after failed try number `attempt` (1-based) raised `exc`."""
@@ -105,12 +116,17 @@ class RetryPolicy:
             if exc is None:
                 return
             wait_s = state.next_action.sleep if state.next_action is not None else 0.0
-            logger.warning("try %d/%d failed (%s); retrying in %.2fs", state.attempt_number, self.attempts, exc, wait_s)
+            logger.warning("try %d/%d failed (%s); retrying in %.2fs", state.attempt_number, self.tries_for(exc), exc,
+                           wait_s)
             if on_retry is not None:
                 on_retry(state.attempt_number, exc)
 
+        def stop(state: tenacity.RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            return state.attempt_number >= self.tries_for(exc)
+
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts),
+            stop=stop,
             wait=wait,
             retry=tenacity.retry_if_exception(retry_if),
             sleep=self.sleep,

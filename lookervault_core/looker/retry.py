@@ -1,9 +1,9 @@
 """Retrying transient Looker errors with exponential backoff, via tenacity.
 
 Only errors marked ``transient`` (`RateLimited`, `Unavailable`) are retried.
-A 429's Retry-After is a floor for the wait. The error that finally escapes
-carries ``attempts`` (how many times the call was tried) for the dead-letter
-record. Sleeping is injectable so tests never wait.
+A 429 is retried after its Retry-After, or after a backoff of at most 2 s.
+The error that finally escapes carries ``attempts`` (how many times the call
+was tried) for the dead-letter record. Sleeping is injectable so tests never wait.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from lookervault_core.errors import RateLimited
 __all__ = ["RetryPolicy", "attempts_of", "is_transient"]
 
 T = TypeVar("T")
+
+#: Ceiling of the backoff after a 429 without Retry-After.
+_RATE_LIMITED_MAX_BACKOFF = 2.0
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +81,15 @@ class RetryPolicy:
             backoff = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
         except OverflowError:
             backoff = self.max_backoff
-        wait = backoff + (random.uniform(0, self.jitter) if self.jitter else 0.0)
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            # Looker's Retry-After is a floor, never shortened by the backoff cap.
-            wait = max(wait, exc.retry_after)
-        return wait
+        jitter = random.uniform(0, self.jitter) if self.jitter else 0.0
+        if isinstance(exc, RateLimited):
+            if exc.retry_after is not None:
+                # Looker said when: wait that long, not less and not a growing backoff on top.
+                return exc.retry_after + jitter
+            # The shared rate limiter paces the client; a 429's own backoff stays short, or a call
+            # refused four times in a storm would sit out 7 s after it ended (issue 18).
+            backoff = min(backoff, _RATE_LIMITED_MAX_BACKOFF)
+        return backoff + jitter
 
     def call(
         self,

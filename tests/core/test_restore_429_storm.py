@@ -31,8 +31,8 @@ from ..conftest import settings_for
 LOOKS = 1500
 #: Starts this long into the run, lasts STORM_S.
 STORM_AT_S, STORM_S = 0.5, 5.0
-#: Generous: a noisy 2-core machine; the old limiter needed > 4x.
-RATIO = 2.0
+#: Generous, for a noisy 2-core machine: here 1.2-1.7 with the storm's length taken off; the old limiter 9.
+RATIO = 3.0
 
 
 def _restore(fake: FakeLooker, backup: Path, state: Path) -> tuple[float, BatchSummary]:
@@ -86,5 +86,6 @@ def test_a_429_storm_costs_about_its_own_length(
         # Everything restored exactly once.
         titles = Counter(str(look["title"]) for look in fake.all("looks").values())
         assert len(titles) == LOOKS and set(titles.values()) == {1}
+        print(f"\n{seconds:.1f} s with the storm, {calm_s:.1f} s without")
         assert seconds - STORM_S <= RATIO * calm_s, \
             f"{seconds:.1f} s with a {STORM_S:.0f} s storm, {calm_s:.1f} s without"

@@ -1,12 +1,19 @@
 """An adaptive token bucket shared by every thread that talks to one Looker instance.
 
 Looker answers 429 when a client goes too fast, sometimes with Retry-After,
-sometimes without. The limiter starts out of the way (a high ceiling), and on
-a 429 cuts to half of the rate actually observed over the last couple of
-seconds (at most once per ``decrease_cooldown``, so a burst of 429s from eight
-workers counts once),
-pauses every thread until Retry-After has passed, and after sustained success
-raises the rate again up to ``max_rate``.
+sometimes without. The limiter starts out of the way (a high ceiling). A 429
+with Retry-After pauses every thread until it has passed, and nothing more:
+Looker said when to come back. A 429 without it cuts to half of the rate
+actually observed over the last couple of seconds (at most once per
+``decrease_cooldown``, so a burst of 429s from eight workers counts once).
+
+After a cut the rate doubles back towards the rate set before it every
+``recover_interval`` free of 429s: a storm of 429s that ends (issue 18: 30%
+of calls for 20 s) must not leave the restore crawling for minutes, as a
+slow x1.5-per-5-s climb from the floor did. Each 429 that comes while the
+rate is coming back, or soon after it came back, lowers the target by a
+tenth, so against a real quota the target settles just below it. Past the target the rate probes upwards slowly, up to
+``max_rate``.
 
 Time is injectable (``clock``, ``sleep``) so tests never sleep for real.
 """
@@ -56,7 +63,10 @@ class AdaptiveRateLimiter:
         increase_factor: Multiplier applied on each increase step (>= 1).
         increase_step: Minimum requests/second added on each increase step.
         increase_interval: Seconds of 429-free traffic before each increase.
-        increase_after: Successes needed since the last change before an increase.
+        increase_after: Successes needed since the last change before an increase
+            (fewer at a low rate: as many as ``increase_interval`` brings).
+        recover_interval: Seconds of 429-free traffic before each doubling
+            back towards the rate sent before a cut.
         clock: Monotonic clock in seconds.
         sleep: Sleeps the calling thread for the given seconds.
 
@@ -77,6 +87,7 @@ class AdaptiveRateLimiter:
         increase_step: float = 1.0,
         increase_interval: float = 5.0,
         increase_after: int = 5,
+        recover_interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -98,6 +109,7 @@ class AdaptiveRateLimiter:
         self.increase_step = increase_step
         self.increase_interval = increase_interval
         self.increase_after = increase_after
+        self.recover_interval = recover_interval
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -108,6 +120,9 @@ class AdaptiveRateLimiter:
         self._changed_at = now
         self._decreased_at: float | None = None
         self._successes_since_change = 0
+        #: The rate sent before the latest cuts, doubled back to after them (0 before any cut).
+        self._recover_to = 0.0
+        self._recovered_at: float | None = None
         self._paused_until: float | None = None
         self._acquired = 0
         self._rate_limited = 0
@@ -155,17 +170,25 @@ class AdaptiveRateLimiter:
         with self._lock:
             now = self._clock()
             self._successes_since_change += 1
+            recovering = self._rate < self._recover_to
+            interval = self.recover_interval if recovering else self.increase_interval
+            # At 1 request/s, five successes would take five seconds of their own.
+            needed = min(self.increase_after, max(1, int(self._rate * interval)))
             if (
                 self._rate < self.max_rate
-                and self._successes_since_change >= self.increase_after
-                and now - self._changed_at >= self.increase_interval
+                and self._successes_since_change >= needed
+                and now - self._changed_at >= interval
             ):
-                new = max(self._rate * self.increase_factor, self._rate + self.increase_step)
+                if recovering:
+                    new = min(self._recover_to, self._rate * 2.0)
+                    self._recovered_at = now if new >= self._recover_to else None
+                else:
+                    new = max(self._rate * self.increase_factor, self._rate + self.increase_step)
                 self._set_rate(min(self.max_rate, new), now)
                 self._increases += 1
 
     def on_rate_limited(self, retry_after: float | None = None) -> None:
-        """Record a 429: cut the rate and, given Retry-After, pause every thread.
+        """Record a 429: given Retry-After, pause every thread until then; without it, cut the rate.
 
         Args:
             retry_after: Seconds Looker asked us to wait, if it said.
@@ -173,22 +196,15 @@ class AdaptiveRateLimiter:
         with self._lock:
             now = self._clock()
             self._rate_limited += 1
+            # Whatever was banked was earned at a rate Looker just refused.
+            self._refill(now)
+            self._tokens = min(self._tokens, 0.0)
             if retry_after is not None and retry_after > 0:
                 until = now + retry_after
                 if self._paused_until is None or until > self._paused_until:
                     self._paused_until = until
-            # Whatever was banked was earned at a rate Looker just refused.
-            self._refill(now)
-            self._tokens = min(self._tokens, 0.0)
-            cooled = self._decreased_at is None or now - self._decreased_at >= self.decrease_cooldown
-            if cooled:
-                self._decreased_at = now
-                if self._rate > self.min_rate:
-                    # With a high ceiling, halving the ceiling would change
-                    # nothing: cut from what was really being sent.
-                    base = min(self._rate, self._observed_rate(now))
-                    self._set_rate(max(self.min_rate, base * self.decrease_factor), now)
-                    self._decreases += 1
+            else:
+                self._cut(now)
             # Sustained success is counted from the latest 429, cut or not.
             self._changed_at = now
             self._successes_since_change = 0
@@ -223,6 +239,26 @@ class AdaptiveRateLimiter:
         return f"AdaptiveRateLimiter(rate={self.rate:.2f}, max_rate={self.max_rate}, min_rate={self.min_rate})"
 
     # --- internals (lock held) -----------------------------------------------
+
+    def _cut(self, now: float) -> None:
+        cooled = self._decreased_at is None or now - self._decreased_at >= self.decrease_cooldown
+        if not cooled:
+            return
+        self._decreased_at = now
+        if self._rate <= self.min_rate:
+            return
+        # With a high ceiling, halving the ceiling would change nothing: cut from what was really sent.
+        base = min(self._rate, self._observed_rate(now))
+        if self._rate >= self._recover_to:
+            # Refused at full speed: come back to this rate after the storm (the rate set, not the
+            # rate seen, which is low while a run starts); refused again soon after coming back, to a bit less.
+            again = self._recovered_at is not None and now - self._recovered_at < self.increase_interval
+            self._recover_to = self._rate * (0.9 if again else 1.0)
+        else:
+            # Refused again while coming back: against a quota, not a storm, each cut lowers the target a little.
+            self._recover_to = max(self._rate, 0.9 * self._recover_to)
+        self._set_rate(max(self.min_rate, base * self.decrease_factor), now)
+        self._decreases += 1
 
     def _observed_rate(self, now: float) -> float:
         window = min(self.observe_window, max(now - self._started, 1e-9))

@@ -1,9 +1,9 @@
 """Retrying transient Looker errors with exponential backoff, via tenacity.
 
 Only errors marked ``transient`` (`RateLimited`, `Unavailable`) are retried.
-A 429's Retry-After is a floor for the wait. The error that finally escapes
-carries ``attempts`` (how many times the call was tried) for the dead-letter
-record. Sleeping is injectable so tests never wait.
+A 429 is retried after its Retry-After, or after a backoff of at most 2 s.
+The error that finally escapes carries ``attempts`` (how many times the call
+was tried) for the dead-letter record. Sleeping is injectable so tests never wait.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from lookervault_core.errors import RateLimited
 __all__ = ["RetryPolicy", "attempts_of", "is_transient"]
 
 T = TypeVar("T")
+
+#: Ceiling of the backoff after a 429 without Retry-After.
+_RATE_LIMITED_MAX_BACKOFF = 2.0
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,10 @@ class RetryPolicy:
 
     Attributes:
         attempts: Total tries, the first included (1 disables retrying).
+        rate_limited_attempts: Total tries while the answers are 429s: Looker
+            refused the call without doing it, and in a storm of 429s (a third
+            of all calls, issue 18) five tries in a row are refused for one
+            call in 400.
         initial_backoff: Seconds before the second try; doubles per try.
         max_backoff: Ceiling of the exponential part of a wait.
         jitter: Up to this many random seconds added to each wait.
@@ -50,16 +57,23 @@ class RetryPolicy:
     """
 
     attempts: int = 5
+    rate_limited_attempts: int = 12
     initial_backoff: float = 0.5
     max_backoff: float = 30.0
     jitter: float = 0.5
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
+        if self.attempts < 1 or self.rate_limited_attempts < 1:
             raise ValueError("attempts must be >= 1")
         if self.initial_backoff < 0 or self.max_backoff < 0 or self.jitter < 0:
             raise ValueError("backoff and jitter must not be negative")
+
+    def tries_for(self, exc: BaseException | None) -> int:
+        """How many tries a call gets whose latest try raised `exc` (`attempts` 1 never retries)."""
+        if isinstance(exc, RateLimited) and self.attempts > 1:
+            return max(self.attempts, self.rate_limited_attempts)
+        return self.attempts
 
     def wait_for(self, attempt: int, exc: BaseException | None) -> float:
         """Seconds to wait after failed try number `attempt` (1-based) raised `exc`."""
@@ -67,11 +81,15 @@ class RetryPolicy:
             backoff = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
         except OverflowError:
             backoff = self.max_backoff
-        wait = backoff + (random.uniform(0, self.jitter) if self.jitter else 0.0)
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            # Looker's Retry-After is a floor, never shortened by the backoff cap.
-            wait = max(wait, exc.retry_after)
-        return wait
+        jitter = random.uniform(0, self.jitter) if self.jitter else 0.0
+        if isinstance(exc, RateLimited):
+            if exc.retry_after is not None:
+                # Looker said when: wait that long, not less and not a growing backoff on top.
+                return exc.retry_after + jitter
+            # The shared rate limiter paces the client; a 429's own backoff stays short, or a call
+            # refused four times in a storm would sit out 7 s after it ended (issue 18).
+            backoff = min(backoff, _RATE_LIMITED_MAX_BACKOFF)
+        return backoff + jitter
 
     def call(
         self,
@@ -105,12 +123,17 @@ class RetryPolicy:
             if exc is None:
                 return
             wait_s = state.next_action.sleep if state.next_action is not None else 0.0
-            logger.warning("try %d/%d failed (%s); retrying in %.2fs", state.attempt_number, self.attempts, exc, wait_s)
+            logger.warning("try %d/%d failed (%s); retrying in %.2fs", state.attempt_number, self.tries_for(exc), exc,
+                           wait_s)
             if on_retry is not None:
                 on_retry(state.attempt_number, exc)
 
+        def stop(state: tenacity.RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            return state.attempt_number >= self.tries_for(exc)
+
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts),
+            stop=stop,
             wait=wait,
             retry=tenacity.retry_if_exception(retry_if),
             sleep=self.sleep,

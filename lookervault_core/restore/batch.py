@@ -149,7 +149,8 @@ class AdaptiveConcurrency:
     compared with the round before: the limit doubles while the rate rose by
     a tenth or more, and stops growing once it did not (the CPU or Looker is
     then the limit). A 429 seen by the shared rate limiter halves it, never
-    below `workers`.
+    below `workers`; each round free of 429s after that doubles it back
+    towards where it was (a storm of 429s that ended must not leave it low).
     """
 
     def __init__(self, workers: int, ceiling: int, limiter: AdaptiveRateLimiter, *,
@@ -160,6 +161,7 @@ class AdaptiveConcurrency:
         self._clock = clock
         self._limited = limiter.stats().rate_limited
         self._growing = self.ceiling > self.floor
+        self._before_cut = 0
         self._done, self._since, self._rate = 0, clock(), 0.0
 
     def completed(self) -> None:
@@ -171,7 +173,10 @@ class AdaptiveConcurrency:
         rate = self._done / max(now - self._since, 1e-9)
         limited = self._limiter.stats().rate_limited
         if limited > self._limited:
+            self._before_cut = max(self._before_cut, self.limit)
             self.limit = max(self.floor, self.limit // 2)
+        elif self.limit < self._before_cut:
+            self.limit = min(self._before_cut, self.limit * 2)
         elif self._growing and rate >= 1.1 * self._rate:
             self.limit = min(self.ceiling, self.limit * 2)
         else:

@@ -77,3 +77,19 @@ def test_an_adaptive_batch_restores_everything_once(
     assert summary.failures == [] and summary.processed == len(keys)
     assert len(fake.all("looks")) == 30
     assert sum(1 for r in fake.requests if r.method == "POST" and r.path == "/looks") == 30
+
+
+def test_after_429s_stop_it_grows_back_to_where_it_was() -> None:
+    """A storm of 429s that ended must not leave the batch at `workers` for the rest of the run (issue 18)."""
+    clock, limiter = Clock(), AdaptiveRateLimiter(sleep=lambda s: None)
+    gate = AdaptiveConcurrency(8, 64, limiter, clock=clock)
+    for seconds in (1.0, 1.0, 2.0):
+        _round(gate, clock, seconds)
+    assert gate.limit == 32  # settled: the workers are no longer the limit
+    for _ in range(2):
+        limiter.on_rate_limited(None)
+        _round(gate, clock, 1.0)
+    assert gate.limit == 8
+    _round(gate, clock, 1.0)
+    _round(gate, clock, 1.0)
+    assert gate.limit == 32

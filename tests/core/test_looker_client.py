@@ -551,7 +551,7 @@ def test_connect_logs_in_once(stub: StubLooker) -> None:
     client.close()
 
 
-def test_call_retries_429_then_succeeds_and_slows_the_limiter(stub: StubLooker) -> None:
+def test_call_retries_429_then_succeeds_after_the_retry_after_pauses(stub: StubLooker) -> None:
     clock = FakeClock()
     client = make_client(stub.base_url, clock=clock)
     client.authenticate()
@@ -562,7 +562,7 @@ def test_call_retries_429_then_succeeds_and_slows_the_limiter(stub: StubLooker) 
     assert client.calls == 1 + 4
     stats = client.rate_limiter.stats()
     assert stats.rate_limited == 3
-    assert stats.rate < stats.max_rate
+    assert stats.rate == stats.max_rate  # a pause, not a cut: Looker said when to come back
     assert sum(clock.slept) >= 9.0  # Retry-After honoured, without really sleeping
 
 
@@ -734,7 +734,7 @@ def test_fake_429_three_times_then_success(fake: FakeLooker) -> None:
     assert client.call(lambda: client.sdk.folder("1")).id == "1"
     assert client.retries == 3
     stats = client.rate_limiter.stats()
-    assert stats.rate_limited == 3 and stats.rate < stats.max_rate
+    assert stats.rate_limited == 3 and stats.rate == stats.max_rate
     assert sum(clock.slept) >= 6.0
 
 
@@ -743,6 +743,15 @@ def test_fake_429_without_retry_after(fake: FakeLooker) -> None:
     fake.inject("GET /folders/*", RateLimit(retry_after=None), times=2)
     assert client.call(lambda: client.sdk.folder("1")).id == "1"
     assert client.retries == 2
+    assert client.rate_limiter.stats().rate < client.rate_limiter.stats().max_rate  # no Retry-After: a cut
+
+
+def test_429s_are_tried_longer_than_other_transient_errors(fake: FakeLooker) -> None:
+    """A 429 says Looker did nothing: a storm of them (a third of all calls) must not exhaust five tries."""
+    client = fake_client(fake)
+    fake.inject("GET /folders/*", RateLimit(retry_after=None), times=8)
+    assert client.call(lambda: client.sdk.folder("1")).id == "1"
+    assert client.retries == 8
 
 
 def test_fake_server_errors_retry_then_give_up(fake: FakeLooker) -> None:

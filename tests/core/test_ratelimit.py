@@ -137,7 +137,7 @@ def test_rate_recovers_to_full_speed_within_two_minutes_of_sustained_success() -
 
 def test_no_increase_without_successes_or_before_the_interval() -> None:
     clock = FakeClock()
-    lim = limiter(clock, max_rate=50.0, increase_interval=5.0, increase_after=5)
+    lim = limiter(clock, max_rate=50.0, increase_interval=5.0, increase_after=5, recover_interval=1.0)
     lim.on_rate_limited()
     assert lim.rate == 25.0
     clock.advance(60.0)  # time alone is not success
@@ -148,16 +148,71 @@ def test_no_increase_without_successes_or_before_the_interval() -> None:
     clock.advance(1.0)
     lim.on_rate_limited()  # the cooldown has passed: cut again, counters reset
     assert lim.rate == 12.5
-    clock.advance(4.0)
+    clock.advance(0.5)
     for _ in range(10):
         lim.on_success()
-    assert lim.rate == 12.5  # only 4 s since the 429
-    clock.advance(1.0)
+    assert lim.rate == 12.5  # only 0.5 s since the 429
+    clock.advance(0.5)
     lim.on_success()
-    assert lim.rate == 18.75
+    assert lim.rate == 25.0  # doubled back towards the 50/s set before the cuts
     for _ in range(10):  # the next step needs another interval
         lim.on_success()
-    assert lim.rate == 18.75
+    assert lim.rate == 25.0
+    clock.advance(1.0)
+    lim.on_success()
+    assert lim.rate == 45.0  # a tenth less: refused again while coming back
+    clock.advance(1.0)
+    lim.on_success()
+    assert lim.rate == 45.0  # past the target, the slow probe: every 5 s
+
+
+def test_after_a_storm_of_429s_the_rate_is_back_within_seconds() -> None:
+    """Issue 18: twenty seconds of 429s left 1 request/s, then x1.5 per 5 s: ~110 s near zero."""
+    clock = FakeClock()
+    lim = limiter(clock, max_rate=1000.0, min_rate=1.0, increase_interval=5.0)
+    for _ in range(400):  # 200 requests/s for two seconds
+        lim.acquire()
+        lim.on_success()
+        clock.advance(0.005)
+    for _ in range(20):  # the storm: a 429 every second
+        lim.on_rate_limited()
+        clock.advance(1.0)
+    assert lim.rate == 1.0
+    start = clock.now
+    while lim.rate < 200.0 and clock.now - start < 120:
+        lim.acquire()
+        lim.on_success()
+    assert clock.now - start <= 10.0
+
+
+def test_retry_after_pauses_and_leaves_the_rate() -> None:
+    clock = FakeClock()
+    lim = limiter(clock, max_rate=50.0)
+    for _ in range(5):
+        clock.advance(1.0)
+        lim.on_rate_limited(retry_after=2.0)
+    assert lim.rate == 50.0
+    assert lim.stats().decreases == 0
+    assert lim.stats().paused_until == pytest.approx(clock.now + 2.0)
+
+
+def test_refused_again_near_the_recovered_rate_it_settles_below_it() -> None:
+    """A quota, not a storm: 429s come whenever the rate is back near 40/s."""
+    clock = FakeClock()
+    lim = limiter(clock, max_rate=40.0, increase_interval=5.0)
+    lim.on_rate_limited()
+    assert lim.rate == 20.0
+    for _ in range(3):
+        clock.advance(1.0)
+        for _ in range(5):
+            lim.on_success()
+        clock.advance(1.0)
+        lim.on_rate_limited()
+    clock.advance(1.0)
+    for _ in range(5):
+        lim.on_success()
+    assert lim.rate < 40.0  # recovered to just below where it was refused
+    assert lim.stats().decreases == 4
 
 
 def test_never_exceeds_max_rate() -> None:

@@ -124,3 +124,12 @@ def test_policy_is_frozen_and_validated() -> None:
         RetryPolicy(attempts=0)
     with pytest.raises(ValueError):
         RetryPolicy(jitter=-1.0)
+
+
+def test_a_429_waits_its_retry_after_or_a_short_backoff() -> None:
+    """The shared limiter paces 429s; a call's own wait must not grow to 8 or 16 s in a storm (issue 18)."""
+    retry, sleeps = policy(attempts=12, initial_backoff=0.5, max_backoff=30.0)
+    fn = Flaky(*[RateLimited("slow down") for _ in range(6)], RateLimited("slow down", retry_after=3.0),
+               RateLimited("slow down", retry_after=3.0))
+    assert retry.call(fn) == "ok"
+    assert sleeps == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0]

@@ -19,7 +19,7 @@ import dagster as dg
 import pytest
 from dagster._core.instance import InstanceRef
 
-from lookervault_core.testing.fake_looker import FakeLooker
+from lookervault_core.testing.fake_looker import FakeLooker, Latency
 
 from .test_cli import WRITES, lookervault
 from .test_cli import env as env  # noqa: F401 - the fixture, shared
@@ -151,3 +151,36 @@ def test_dagster_home_whose_storage_cannot_be_written_is_one_clear_error(
         line = _one_clear_line(out.stderr)
         assert f"DAGSTER_HOME {home}" in line, line
     assert _writes(fake) == []
+
+
+def test_answers_slower_than_the_timeout_leave_no_extra_tile_and_no_silent_exit(env: Env) -> None:  # noqa: F811
+    """Issue 18: 60 creates held 5 s with LOOKERSDK_TIMEOUT=3 ended with exit 0, 5 extra tiles, no dead letter.
+
+    Every tile of dashboard 101 is answered after 5 s, the client gives up after
+    3 s: the write lands after it. The run adopts what landed or fails the item
+    (a dead letter), never sends it again blind; the next run leaves each tile once.
+    """
+    fake, environ, backup = env
+    fake.remove("dashboards", "101")  # re-created, with its five tiles
+    fake.inject("POST /dashboard_elements", Latency(5_000), times=5)
+    slow = lookervault({**environ, "LOOKERSDK_TIMEOUT": "3"}, "restore", "--backup", str(backup),
+                       "--types", "dashboards", "--json")
+    time.sleep(5.5)  # a create still held lands
+    print(f"\nfirst run: exit {slow.returncode}")
+
+    def tiles() -> list[str]:
+        [dashboard] = [d for d in fake.all("dashboards").values()
+                       if d.get("title") == "Sales Overview" and not d.get("deleted")]
+        return [str(e.get("title")) for e in fake.all("dashboard_elements").values()
+                if str(e.get("dashboard_id")) == str(dashboard["id"]) and not e.get("deleted")]
+
+    assert len(tiles()) == len(set(tiles())) <= 5, tiles()
+    letters = lookervault(environ, "dead-letters", "--json", "--types", "dashboards")
+    if slow.returncode == 0:
+        assert len(tiles()) == 5 and json.loads(letters.stdout) == [], (tiles(), letters.stdout)
+    else:
+        assert [d["id"] for d in json.loads(letters.stdout)] == ["101"], letters.stdout
+    again = lookervault(environ, "restore", "--backup", str(backup), "--types", "dashboards", "--json")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert sorted(tiles()) == sorted(set(tiles())) and len(tiles()) == 5, tiles()
+    assert json.loads(lookervault(environ, "dead-letters", "--json", "--types", "dashboards").stdout) == []

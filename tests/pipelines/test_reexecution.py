@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +136,34 @@ def test_a_reexecution_that_fails_again_keeps_the_parents_successes_materialized
         assert {m.partition for m in grandchild.asset_materializations_for_node("looks")} == failed
     assert writes(fake).count("POST /looks") == 1
     assert set(look_statuses(instance).values()) == {dg.AssetPartitionStatus.MATERIALIZED}
+
+
+def test_a_run_killed_between_the_two_writes_of_an_event_leaves_nothing_unrecorded_after_its_retry(
+    big: tuple[FakeLooker, dg.DagsterInstance, list[str]], tmp_path: Path,
+) -> None:
+    """Issue 18: kill -9 of a run worker after a materialization reached the run's event log but not the index.
+
+    The retry left out every key the killed run's own log named, so the key
+    whose index write was lost stayed unmaterialized, neither failed nor a
+    dead letter. It must restore (or find unchanged, and record) what the
+    index does not hold.
+    """
+    fake, instance, keys = big
+    script = Path(__file__).with_name("kill_between_writes.py")
+    killed = subprocess.run([sys.executable, str(script), str(tmp_path / "home"), keys[0], keys[-1], "25"],
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    parent = instance.get_runs(dg.RunsFilter(job_name="restore_looks"))[0]
+    assert parent.status == dg.DagsterRunStatus.STARTED
+    instance.report_run_failed(parent)  # what run monitoring does with a dead worker
+    before = len(fake.all("looks"))
+    assert before > 0
+
+    with reexecute_from_failure(instance, parent.run_id, keys) as child:
+        assert child.success, [e.step_failure_data.error.to_string() for e in child.get_step_failure_events()
+                               if e.step_failure_data.error]
+    statuses = look_statuses(instance)
+    assert {k: s for k, s in statuses.items() if s != dg.AssetPartitionStatus.MATERIALIZED} == {}
+    assert dead_letters(instance, [CT.LOOK]) == []
+    titles = [str(look["title"]) for look in fake.all("looks").values()]
+    assert len(titles) == len(set(titles)) == LOOKS  # each look once in Looker

@@ -13,7 +13,12 @@ from lookervault_core.restore import Action
 from .execution import ALREADY_RECORDED, SKIPPED_MODIFIED, STALE
 from .recorded import RE_RECORDED_BY
 
-__all__ = ["RunSummary", "summarize", "totals"]
+__all__ = ["RunSummary", "item_name", "summarize", "totals"]
+
+
+def item_name(ct: ContentType, key: str, title: str = "", folder: str = "") -> str:
+    """`dashboard 101 "Sales Overview" (Sales)`: an item as people look for it; its title when known."""
+    return f"{ct.label} {key}" + (f' "{title}"' if title else "") + (f" ({folder})" if folder else "")
 
 
 @dataclass
@@ -27,6 +32,8 @@ class RunSummary:
     failed_keys: list[str] = field(default_factory=list)
     deferred_keys: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    #: The title and folder path of each failed key, as its failure recorded them.
+    titles: dict[str, tuple[str, str]] = field(default_factory=dict)
     run_error: str = ""
     #: Set when the run's failed items were tried again by later runs, whose outcome counts instead.
     note: str = ""
@@ -53,8 +60,7 @@ class RunSummary:
             text += f"; {self.note}"
         if self.second_pass:
             text += "; again, to set references to items restored after them"
-        for key, err in self.errors.items():
-            text += f"\n  FAILED {self.content_type.label} {key}: {err}"
+        # Each failed item is listed once, at the end of the command's output (`failed_items`).
         if self.run_error and not self.errors:
             text += f"\n  RUN FAILED: {self.run_error}"
         return text
@@ -84,6 +90,8 @@ def summarize(ct: ContentType, result: dg.ExecuteInProcessResult) -> RunSummary:
             summary.counts["failed"] += 1
             summary.failed_keys.append(obs.partition)
             summary.errors[obs.partition] = f"{_text(obs.metadata.get('error_type'))}: {_text(obs.metadata.get('error'))}"
+            summary.titles[obs.partition] = (_text(obs.metadata.get("title", "")),
+                                             _text(obs.metadata.get("folder", "")))
         elif status == ALREADY_RECORDED:
             # Unchanged items whose standing materialization was made from this backup: counted, no event each.
             summary.counts[Action.UNCHANGED.value] += int(_text(obs.metadata.get("count", 0)))

@@ -65,6 +65,8 @@ class Titles:
     def __init__(self, reader: BackupReader) -> None:
         self.reader = reader
         self._folders: dict[str, tuple[str, str | None]] | None = None
+        #: Titles read from blobs (placeholder names), by (type, id): each blob is decoded once.
+        self._from_blobs: dict[tuple[ContentType, str], str] = {}
 
     def _folder_tree(self) -> dict[str, tuple[str, str | None]]:
         """Folder id -> (name, parent id), from the folder rows (a corrupt row keeps its name, loses its parent)."""
@@ -89,11 +91,15 @@ class Titles:
         """The row's title; for a placeholder name, the name or email its blob holds ("" when unreadable)."""
         if not _placeholder(row):
             return row.name
-        try:
-            item = self.reader.get(row.content_type, row.raw_id)
-        except LookervaultError:
-            return "" if row.name.startswith("Untitled") else row.name
-        return _name_in(item.data) if isinstance(item, BackupItem) else ""
+        key = (row.content_type, row.id)
+        if key not in self._from_blobs:
+            try:
+                item = self.reader.get(row.content_type, row.raw_id)
+            except LookervaultError:
+                self._from_blobs[key] = "" if row.name.startswith("Untitled") else row.name
+            else:
+                self._from_blobs[key] = _name_in(item.data) if isinstance(item, BackupItem) else ""
+        return self._from_blobs[key]
 
     def of_row(self, row: BackupRow) -> ItemTitle:
         if row.content_type not in _FOLDERED:

@@ -23,6 +23,7 @@ from ..errors import (
 )
 from ..graph import Ref
 from .identity import same_object
+from .pages import page_url
 from .payload import as_datetime, body_from, content_hash, diff
 from .result import Action, RestoreResult
 
@@ -291,9 +292,15 @@ class ItemRun:
             # A dependency that is in Looker but not in the backup is used as it is.
             dest, assumed = ref.id, False
         live = None if dest is None else self.restorer.probe(self, ref.content_type, dest)
+        vanished: str | None = None
         if live is None and dest is not None and not assumed and in_backup:
-            dest, assumed = self._after_stale(label, ref.id, dest)
-            live = None if dest is None else self.restorer.probe(self, ref.content_type, dest)
+            vanished = dest
+            if self.restorer.idmap.same_instance:
+                dest, assumed = self._after_stale(label, ref.id, dest)
+                live = None if dest is None else self.restorer.probe(self, ref.content_type, dest)
+            else:
+                # Kept: the mapping says it was restored, and its own restore drops it (`counterpart`).
+                dest = None
         if live is not None and (not assumed or self.restorer.is_backup_object(ref.content_type, ref.id, live)):
             return dest
         if self.dry_run and in_backup:
@@ -304,11 +311,15 @@ class ItemRun:
             if in_backup:
                 # Restored later in the order (a user's home folder): a second pass sets it.
                 self.deferred.append(ref)
-                self.note(f"{ref.field}: {ref.content_type.label} {ref.id} not restored yet; left unset for now")
+                state = "not restored yet" if vanished is None else f"restored as {vanished}, which no longer exists"
+                self.note(f"{ref.field}: {ref.content_type.label} {ref.id} {state}; left unset for now")
             else:
                 self.note(f"{ref.field}: {ref.content_type.label} {ref.id} is not in Looker; left unset")
             return None
-        if in_backup:
+        if in_backup and vanished is not None:
+            detail = (f"but {label} {ref.id} was restored as Looker {label} {vanished}, which no longer exists: "
+                      f"restore {label} {ref.id} again first")
+        elif in_backup:
             detail = "which is in the backup but not yet restored"
         else:
             detail = "which is neither in the backup nor in Looker"
@@ -362,7 +373,9 @@ class ItemRun:
                 live = self.get(lambda: get(found_id))
                 if live is None:
                     raise
-                self.note(f"Looker already had it as {self.content_type.label} {live[key]}; updated that one")
+                # Said whatever follows: the diff below makes it updated or unchanged.
+                self.note(f"Looker refused a new one as a duplicate: it already had it as "
+                          f"{self.content_type.label} {live[key]}, restored in its place")
             else:
                 self.changed(*sorted(body))
                 if created is None:
@@ -435,7 +448,7 @@ class ItemRun:
                 live = find() if find is not None and _is_duplicate(exc) else None
                 if live is None:
                     raise
-                self.note(f"{kind}[{label}] already existed in Looker; updated it")
+                self.note(f"{kind}[{label}] already existed in Looker; restored in its place")
             else:
                 if created is None:
                     return None
@@ -458,10 +471,7 @@ class ItemRun:
         """The result record; an unchanged object whose parts changed counts as updated."""
         if self.changes and action is Action.UNCHANGED:
             action = Action.WOULD_UPDATE if self.dry_run else Action.UPDATED
-        url = None
-        if live is not None and isinstance(live.get("url"), str):
-            path = str(live["url"])
-            url = path if path.startswith("http") else self.restorer.client.settings.base_url + path
+        url = page_url(self.restorer.client.settings.base_url, self.content_type, dest_id, live)
         return RestoreResult(
             content_type=self.content_type,
             source_id=self.source_id,

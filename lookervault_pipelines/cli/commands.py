@@ -7,6 +7,7 @@ credentials come only from the LOOKERSDK_* variables.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import sqlite3
@@ -20,19 +21,22 @@ import click
 import dagster as dg
 import sqlalchemy.exc
 
-from lookervault_core.backup import BackupReader
+from lookervault_core.backup import BackupReader, BackupRow
 from lookervault_core.content_types import ContentType
 from lookervault_core.errors import LookerApiError, LookervaultError
 from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.idmap import SourceChoice
 from lookervault_core.restore.preflight import lacking_models
+from lookervault_core.titles import Titles, matching_titles
 
 from ..defs.partitions import prune_partitions, stale_keys, sync_partitions, unrestorable_rows
 from ..defs.resources import BackupResource, LookerResource, RestoreStateResource
 from ..defs.snapshot import snapshot_command
 from ..restore_step.deadletters import dead_letters, failed_keys
 from ..restore_step.execution import RestoreConfig, dependencies_lacking
-from ..restore_step.summary import RunSummary, totals
+from ..restore_step import progress
+from ..restore_step.summary import RunSummary, item_name, totals
+from .progress import ProgressLine
 from .runs import RunOptions, Target, instance, restore_in_order, run_selected_keys
 from .submit import connect
 
@@ -54,18 +58,38 @@ def _split(values: Sequence[str]) -> list[str]:
     return [p.strip() for v in values for p in v.split(",") if p.strip()]
 
 
-def _failed_items(summaries: Sequence[RunSummary]) -> list[tuple[str, str, str]]:
-    """(type, id, error) of every item that failed, and (types, "", error) of a run that died before its items."""
-    out: list[tuple[str, str, str]] = []
+def _failed_items(summaries: Sequence[RunSummary]) -> list[dict[str, str]]:
+    """Every item that failed (id "" for a run that died before its items), with its title where known.
+
+    `content_type` is the asset's name (`dashboards`), as in every JSON output.
+    """
+    out: list[dict[str, str]] = []
     for s in summaries:
-        out.extend((s.content_type.label, key, error) for key, error in s.errors.items())
+        for key, error in s.errors.items():
+            title, folder = s.titles.get(key, ("", ""))
+            out.append({"content_type": s.content_type.plural, "id": key, "title": title, "folder": folder,
+                        "error": error})
         if s.run_error and not s.errors and not s.success:
-            out.append((s.content_type.plural, "", f"run failed: {s.run_error}"))
+            out.append({"content_type": s.content_type.plural, "id": "", "title": "", "folder": "",
+                        "error": f"run failed: {s.run_error}"})
     return out
+
+
+def _failure_line(item: dict[str, str]) -> str:
+    ct = ContentType.parse(item["content_type"])
+    if not item["id"]:
+        return f"{ct.plural}: {item['error']}"
+    return f"{item_name(ct, item['id'], item['title'], item['folder'])}: {item['error']}"
+
+
+def _print_run(summaries: Sequence[RunSummary]) -> None:
+    for s in summaries:
+        click.echo(s.line())
 
 
 def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: float,
                      lacking: dict[str, int] | None = None, *, dry_run: bool = False) -> None:
+    """The totals and each failed item once; the runs' own lines were printed as each type ended (`_print_run`)."""
     counts = totals(summaries)
     processed = sum(v for k, v in counts.items())
     failed = _failed_items(summaries)
@@ -73,7 +97,7 @@ def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: fl
         report: dict[str, object] = {
             "runs": [s.as_dict() for s in summaries],
             "totals": counts,
-            "failed_items": [{"content_type": ct, "id": key, "error": error} for ct, key, error in failed],
+            "failed_items": failed,
             "duration_s": round(elapsed, 3),
             "items_per_s": round(processed / elapsed, 2) if elapsed else 0.0,
         }
@@ -81,16 +105,14 @@ def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: fl
             report["lacking_models"] = lacking
         click.echo(json.dumps(report, indent=2))
         return
-    for s in summaries:
-        click.echo(s.line())
     listed = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     rate = processed / elapsed if elapsed else 0.0
     click.echo(f"total: {processed} items ({listed or 'nothing to do'}) in {elapsed:.1f} s, {rate:.1f} items/s")
     if failed:
         # Last, so that a preflight's answer is the end of its output.
         click.echo(f"{'cannot be restored' if dry_run else 'failed'} ({len(failed)}):")
-        for ct, key, error in failed:
-            click.echo(f"  {ct} {key}: {error}" if key else f"  {ct}: {error}")
+        for item in failed:
+            click.echo(f"  {_failure_line(item)}")
 
 
 #: What a full, read-only or missing storage raises: Dagster's SQLite storage, the id map's folder, DAGSTER_HOME.
@@ -146,6 +168,9 @@ def _looker_answers() -> None:
 @click.group(cls=_Commands)
 def main() -> None:
     """Restore Looker content from LookerVault backups, through Dagster."""
+    # Piped into a log, each line as it is printed, not all at the end.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     # Single-run backfills are this project's design; Dagster marks the parameter beta.
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
@@ -155,6 +180,8 @@ def main() -> None:
               help="LookerVault backup (.sqlite), opened read-only")
 @click.option("--types", multiple=True, help="content types to restore (comma separated); default all")
 @click.option("--ids", multiple=True, help="only these ids (comma separated)")
+@click.option("--titles", multiple=True, help="only items whose title matches one of these patterns (`Sales*`; "
+              "case-insensitive; comma separated)")
 @click.option("--folder", "folders", multiple=True, help="only content in these folders, recursively")
 @click.option("--owner", "owners", multiple=True, type=int, help="only content owned by these user ids")
 @click.option("--updated-from", type=click.DateTime(), help="only items updated at or after this time")
@@ -178,25 +205,27 @@ def main() -> None:
 @click.option("--submit", metavar="[URL]", is_flag=False, flag_value="", default=None,
               help="launch the runs on the Dagster deployment whose webserver answers at URL (default "
               "$LOOKERVAULT_DAGSTER_URL) instead of in this process; wait for them and report the same")
-def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], folders: Sequence[str],
+@click.option("--verbose", is_flag=True, help="also print Dagster's log of each run on stderr")
+def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], titles: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
             dry_run: bool, skip_modified: bool, exact_access: bool, workers: int | None,
             max_workers: int | None, max_runtime: int | None, source_instance: str | None, with_dependencies: bool,
-            as_json: bool, submit: str | None) -> None:
+            as_json: bool, submit: str | None, verbose: bool) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
     if submit is not None:
         if with_dependencies:
             raise click.UsageError("--with-dependencies reads Looker from this host; with --submit, launch "
                                    "restore_selected_keys_job with `with_dependencies: true` instead")
         sys.exit(restore_submitted(
-            submit, backup_path, types=_types(types), ids=_split(ids), folders=_split(folders),
+            submit, backup_path, types=_types(types), ids=_split(ids), titles=_split(titles), folders=_split(folders),
             owners=list(owners), updated_from=updated_from, updated_to=updated_to, as_json=as_json,
             options=RunOptions(restore=RestoreConfig(dry_run=dry_run, skip_modified=skip_modified,
                                                      exact_access=exact_access, workers=workers,
                                                      max_workers=max_workers),
                                source_instance=source_instance, max_runtime=max_runtime)))
     sys.exit(restore_backup(
-        backup_path, types=_types(types), ids=_split(ids), folders=_split(folders), owners=list(owners),
+        backup_path, types=_types(types), ids=_split(ids), titles=_split(titles), folders=_split(folders),
+        owners=list(owners), verbose=verbose,
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
         exact_access=exact_access, workers=workers, max_workers=max_workers, max_runtime=max_runtime, source_instance=source_instance,
         with_dependencies=with_dependencies, as_json=as_json,
@@ -256,8 +285,19 @@ def _ids_lacking(reader: BackupReader, types: Sequence[ContentType], ids: Sequen
     return f"--ids: no item of any type in the backup has id {', '.join(lacking)}; nothing was restored"
 
 
+def _titled(reader: BackupReader, rows: Sequence[BackupRow], patterns: Sequence[str]) -> tuple[list[BackupRow], str]:
+    """The rows whose title matches a pattern, and what is wrong with a pattern that matches none ("" if none is)."""
+    titles = Titles(reader)
+    unmatched = [p for p in dict.fromkeys(patterns) if not matching_titles(titles, rows, [p])]
+    if unmatched:
+        return [], (f"--titles: no item's title matches {', '.join(repr(p) for p in unmatched)}; "
+                    "nothing was restored")
+    return matching_titles(titles, rows, patterns), ""
+
+
 def restore_submitted(
-    url: str, backup_path: str, *, types: Sequence[ContentType], ids: Sequence[str], folders: Sequence[str],
+    url: str, backup_path: str, *, types: Sequence[ContentType], ids: Sequence[str], titles: Sequence[str],
+    folders: Sequence[str],
     owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None, options: RunOptions,
     as_json: bool,
 ) -> int:
@@ -275,6 +315,8 @@ def restore_submitted(
                 owner_ids=list(owners) or None, updated_from=updated_from, updated_to=updated_to,
             )
             bad_ids = _ids_lacking(reader, types, ids)
+            if titles and not bad_ids:
+                rows, bad_ids = _titled(reader, rows, titles)
             unrestorable = unrestorable_rows(reader)
             fingerprint = reader.fingerprint
     except LookervaultError as exc:
@@ -289,7 +331,7 @@ def restore_submitted(
     if not as_json:
         click.echo(f"deployment: {deployment.url} (code location {deployment.location!r}); registered there now: "
                    f"{', '.join(f'{len(k)} {ct.plural}' for ct, k in added.items() if k) or 'none'}")
-    summaries = restore_in_order(deployment, by_type, options)
+    summaries = restore_in_order(deployment, by_type, options, on_type_done=None if as_json else _print_run)
     _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds(),
                      dry_run=options.restore.dry_run)
     other = deployment.fingerprints - {fingerprint}
@@ -304,6 +346,7 @@ def restore_backup(
     *,
     types: Sequence[ContentType] = (),
     ids: Sequence[str] = (),
+    titles: Sequence[str] = (),
     folders: Sequence[str] = (),
     owners: Sequence[int] = (),
     updated_from: datetime | None = None,
@@ -317,6 +360,7 @@ def restore_backup(
     source_instance: str | None = None,
     with_dependencies: bool = False,
     as_json: bool = False,
+    verbose: bool = False,
 ) -> int:
     """Sync partitions, restore the selection type by type in dependency order; the exit code."""
     os.environ["LOOKERVAULT_BACKUP"] = str(Path(backup_path).resolve())
@@ -330,6 +374,9 @@ def restore_backup(
                 owner_ids=list(owners) or None, updated_from=updated_from, updated_to=updated_to,
             )
             bad_ids = _ids_lacking(reader, types, ids)
+            if titles:
+                rows, bad_titles = _titled(reader, rows, titles)
+                bad_ids = bad_ids or bad_titles
     except LookervaultError as exc:
         raise click.ClickException(str(exc)) from exc
     if bad_ids:
@@ -366,8 +413,9 @@ def restore_backup(
     options = RunOptions(
         restore=RestoreConfig(dry_run=dry_run, skip_modified=skip_modified, exact_access=exact_access,
                               workers=workers, max_workers=max_workers),
-        source_instance=source_instance, max_runtime=max_runtime)
-    summaries = restore_in_order(inst, by_type, options)
+        source_instance=source_instance, max_runtime=max_runtime, verbose=verbose)
+    with progress.watching(ProgressLine(sys.stderr)):
+        summaries = restore_in_order(inst, by_type, options, on_type_done=None if as_json else _print_run)
     _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds(), lacking, dry_run=dry_run)
     return 1 if any(s.failed for s in summaries) or report.unrestorable else 0
 
@@ -422,7 +470,7 @@ def dead_letters_cmd(types: Sequence[str], as_json: bool) -> None:
     if not letters:
         click.echo("no failed items")
     for d in letters:
-        click.echo(f"{d.content_type} {d.id}: {d.error_type}: {d.error}" + (f" (run {d.run_id})" if d.run_id else ""))
+        click.echo(d.line())
 
 
 @main.command("retry-failed")
@@ -430,7 +478,9 @@ def dead_letters_cmd(types: Sequence[str], as_json: bool) -> None:
 @click.option("--types", multiple=True, help="content types (comma separated); default all")
 @click.option("--source-instance", help="as for `restore`; default: the name kept for this backup")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
-def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | None, as_json: bool) -> None:
+@click.option("--verbose", is_flag=True, help="also print Dagster's log of each run on stderr")
+def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | None, as_json: bool,
+                 verbose: bool) -> None:
     """Restore every FAILED partition again, one run per type, in dependency order."""
     os.environ["LOOKERVAULT_BACKUP"] = str(Path(backup_path).resolve())
     inst = instance()
@@ -445,7 +495,9 @@ def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | 
     def one_run(at: Target, ct: ContentType, failed: Sequence[str], opts: RunOptions) -> list[RunSummary]:
         return [run_selected_keys(at, ct, failed, opts, {"lookervault/retry": "failed"})]
 
-    summaries = restore_in_order(inst, keys, RunOptions(source_instance=source_instance), one_run)
+    with progress.watching(ProgressLine(sys.stderr)):
+        summaries = restore_in_order(inst, keys, RunOptions(source_instance=source_instance, verbose=verbose),
+                                     one_run, on_type_done=None if as_json else _print_run)
     _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
     if any(s.failed for s in summaries):
         sys.exit(1)

@@ -106,6 +106,8 @@ class RunOptions:
     source_instance: str | None = None
     #: Seconds after which run monitoring ends a run FAILED (the `dagster/max_runtime` tag).
     max_runtime: int | None = None
+    #: Dagster's INFO log on stderr; otherwise Dagster prints nothing and the summary lists each failure once.
+    verbose: bool = False
 
     def op_config(self, **extra: object) -> dict[str, object]:
         return {**self.restore.model_dump(exclude_none=True), **extra}
@@ -118,8 +120,10 @@ def _run_tags(options: RunOptions) -> dict[str, str]:
 def _run_config(op: str, op_config: dict[str, object], options: RunOptions) -> dict[str, object]:
     config: dict[str, object] = {
         "ops": {op: {"config": op_config}},
-        # Dagster logs every event at DEBUG; show only the restore's own progress lines.
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+        # Dagster logs every event at DEBUG; --verbose shows the restore's own log lines. Otherwise none: each
+        # failure would print three times more (its ERROR line, then the step's and the run's failure, each with
+        # its stack trace) beside the summary, which lists it once.
+        "loggers": {"console": {"config": {"log_level": "INFO" if options.verbose else "CRITICAL"}}},
     }
     if options.source_instance:
         config["resources"] = {"restore_state": {"config": {"source_instance": options.source_instance}}}
@@ -288,18 +292,26 @@ TypeRunner = Callable[[Target, ContentType, Sequence[str], RunOptions], list[Run
 
 
 def restore_in_order(at: Target, keys: Mapping[ContentType, Sequence[str]], options: RunOptions,
-                     run: TypeRunner = run_type) -> list[RunSummary]:
+                     run: TypeRunner = run_type,
+                     on_type_done: Callable[[Sequence[RunSummary]], None] | None = None) -> list[RunSummary]:
     """Restore `keys` type by type in dependency order, then the second pass; every run's summary.
 
     Items restored before something they softly reference (a user before its
     home folder, which is restored after users) are written without it and,
     once that item is restored too, restored again after every type to set it
-    (second_pass.py; `RunSummary.second_pass`).
+    (second_pass.py; `RunSummary.second_pass`). `on_type_done` is given each
+    type's final summaries as soon as its runs end.
     """
     summaries: list[RunSummary] = []
+
+    def done(new: list[RunSummary]) -> None:
+        summaries.extend(new)
+        if on_type_done is not None:
+            on_type_done(new)
+
     for ct in TYPE_ORDER:
         if keys.get(ct):
-            summaries.extend(run(at, ct, keys[ct], options))
+            done(run(at, ct, keys[ct], options))
     second_pass = SecondPass()
     failed = {(s.content_type, k) for s in summaries for k in s.failed_keys}
     for ct, selected in keys.items():
@@ -309,7 +321,8 @@ def restore_in_order(at: Target, keys: Mapping[ContentType, Sequence[str]], opti
         for key, refs in s.deferred.items():
             second_pass.record((s.content_type, key), restored=True, deferred=refs)
     for ct, again_keys in second_pass.due().items():
-        for again in run_type(at, ct, again_keys, options):
-            again.second_pass = True
-            summaries.append(again)
+        again = run_type(at, ct, again_keys, options)
+        for s in again:
+            s.second_pass = True
+        done(again)
     return summaries

@@ -9,6 +9,7 @@ import dagster as dg
 from lookervault_core.content_types import ContentType
 
 from .execution import SKIPPED_MODIFIED, STALE, asset_key
+from .summary import item_name
 from ..defs.partitions import PARTITIONS, id_sort_key
 
 __all__ = ["DeadLetter", "dead_letters", "failed_keys"]
@@ -16,10 +17,17 @@ __all__ = ["DeadLetter", "dead_letters", "failed_keys"]
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """One failed item with its latest recorded error."""
+    """One failed item with its latest recorded error.
+
+    `content_type` is the asset's name (`dashboards`), as `--types` and every
+    JSON output of the CLI spell it; `title` and `folder` are the backup's,
+    as the failure recorded them ("" when unknown).
+    """
 
     content_type: str
     id: str
+    title: str
+    folder: str
     error_type: str
     error: str
     failed_at: str
@@ -28,6 +36,11 @@ class DeadLetter:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    def line(self) -> str:
+        """`dashboard 101 "Sales Overview" (Sales): Unavailable: ... (run ID)`, for people."""
+        named = item_name(ContentType.parse(self.content_type), self.id, self.title, self.folder)
+        return f"{named}: {self.error_type}: {self.error}" + (f" (run {self.run_id})" if self.run_id else "")
 
 
 def failed_keys(instance: dg.DagsterInstance, ct: ContentType) -> list[str]:
@@ -97,14 +110,15 @@ def dead_letters(instance: dg.DagsterInstance, types: list[ContentType] | None =
             obs = rec.asset_observation if rec is not None else None
             if rec is None or obs is None:
                 out.append(DeadLetter(
-                    content_type=ct.label, id=key, error_type="RunFailure",
+                    content_type=ct.plural, id=key, title="", folder="", error_type="RunFailure",
                     error="its run failed (or was killed) before recording this item; see the run's logs",
                     failed_at="", run_id="", transient=True,
                 ))
                 continue
             meta = obs.metadata
             out.append(DeadLetter(
-                content_type=ct.label, id=key, error_type=_text(meta.get("error_type")),
+                content_type=ct.plural, id=key, title=_text(meta.get("title")), folder=_text(meta.get("folder")),
+                error_type=_text(meta.get("error_type")),
                 error=_text(meta.get("error")), failed_at=_text(meta.get("failed_at")),
                 run_id=rec.run_id or "", transient=_text(meta.get("transient")) == "True",
             ))

@@ -26,7 +26,9 @@ from lookervault_core.graph import TYPE_ORDER
 from lookervault_core.restore import (Action, ItemFailure, Outcome, Restorer, RestoreResult, SecondPass,
                                       missing_requirements, restore_many)
 from lookervault_core.restore.second_pass import deferred_labels
+from lookervault_core.titles import ItemTitle, Titles
 
+from . import progress
 from .batching import MaterializationBatches
 from ..instance.internals import DagsterEvent
 from ..defs.partitions import PARTITIONS
@@ -66,8 +68,16 @@ def asset_key(ct: ContentType) -> dg.AssetKey:
     return dg.AssetKey(ct.plural)
 
 
-def _success_metadata(result: RestoreResult, fingerprint: str) -> dict[str, dg.RawMetadataValue]:
+def _title_metadata(title: ItemTitle | None) -> dict[str, dg.RawMetadataValue]:
+    """First in every item's metadata: how a person finds it (the partition key is its content id)."""
+    if title is None:
+        return {"title": ""}
+    return {"title": title.title, **({"folder": title.folder_path} if title.folder_path else {})}
+
+
+def _success_metadata(result: RestoreResult, fingerprint: str, title: ItemTitle | None) -> dict[str, dg.RawMetadataValue]:
     meta: dict[str, dg.RawMetadataValue] = {
+        **_title_metadata(title),
         "action": result.action.value,
         "destination_id": result.destination_id or "",
         "content_hash": result.content_hash,
@@ -75,8 +85,7 @@ def _success_metadata(result: RestoreResult, fingerprint: str) -> dict[str, dg.R
         "api_calls": result.api_calls,
         "duration_ms": round(result.duration_s * 1000, 1),
     }
-    if result.changed_fields:
-        meta["changed_fields"] = dg.MetadataValue.json(list(result.changed_fields))
+    meta["changed_fields"] = dg.MetadataValue.json(list(result.changed_fields))
     if result.url:
         meta["looker_url"] = dg.MetadataValue.url(result.url)
     if result.message:
@@ -88,8 +97,9 @@ def _success_metadata(result: RestoreResult, fingerprint: str) -> dict[str, dg.R
     return meta
 
 
-def _failure_metadata(failure: ItemFailure) -> dict[str, dg.RawMetadataValue]:
+def _failure_metadata(failure: ItemFailure, title: ItemTitle | None) -> dict[str, dg.RawMetadataValue]:
     return {
+        **_title_metadata(title),
         "status": "failed",
         "error_type": failure.error.type,
         "error": failure.error.message,
@@ -106,12 +116,13 @@ def split_stale(reader: BackupReader, ct: ContentType, keys: Sequence[str]) -> t
     return [k for k in keys if k in present], [k for k in keys if k not in present]
 
 
-def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool) -> Event:
+def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool, title: ItemTitle | None) -> Event:
     if isinstance(outcome, ItemFailure):
         # A dry run's failure is a finding of the preflight, not a dead letter (deadletters.py).
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
-                                   metadata={**_failure_metadata(outcome), **({"dry_run": True} if dry_run else {})})
-    meta = _success_metadata(outcome, fingerprint)
+                                   metadata={**_failure_metadata(outcome, title),
+                                             **({"dry_run": True} if dry_run else {})})
+    meta = _success_metadata(outcome, fingerprint, title)
     if outcome.modified_in_looker:
         # Looker still differs from the backup: recorded, but not as restored.
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
@@ -121,11 +132,12 @@ def _event(ct: ContentType, outcome: Outcome, fingerprint: str, dry_run: bool) -
         return dg.AssetObservation(asset_key=asset_key(ct), partition=outcome.source_id,
                                    metadata={"status": "dry_run", **meta})
     return dg.AssetMaterialization(asset_key=asset_key(ct), partition=outcome.source_id, metadata=meta,
+                                   description=title.describe() if title is not None else None,
                                    tags={DATA_VERSION_TAG: restored_from(outcome.content_hash, fingerprint)})
 
 
 def _run_level_failure(context: dg.OpExecutionContext, ct: ContentType, keys: Sequence[str],
-                       exc: LookervaultError) -> Iterator[Event]:
+                       exc: LookervaultError, titles: Mapping[str, ItemTitle]) -> Iterator[Event]:
     """Nothing could be restored (Looker refused the login, the backup is unreadable): each key's outcome.
 
     Every key gets the error as its dead-letter record, so its latest recorded
@@ -142,7 +154,7 @@ def _run_level_failure(context: dg.OpExecutionContext, ct: ContentType, keys: Se
         failure = ItemFailure(content_type=ct, source_id=key, error=info, traceback=trace, failed_at=failed_at,
                               duration_s=0.0)
         yield dg.AssetObservation(asset_key=asset_key(ct), partition=key,
-                                  metadata={**_failure_metadata(failure), "scope": "run"})
+                                  metadata={**_failure_metadata(failure, titles.get(key)), "scope": "run"})
     raise dg.Failure(
         description=f"{info.type}: {info.message}\n(before any item: none of the {len(keys)} {ct.plural} "
                     f"was restored; each is recorded as failed with this error)",
@@ -210,11 +222,12 @@ def restore_keys(
         with contextlib.ExitStack() as opened:
             try:
                 reader = opened.enter_context(backup.open())
+                step.titles = Titles(reader).of(ct, keys)
                 client = opened.enter_context(looker.connect(ceiling))
                 idmap = opened.enter_context(state.idmap(client.settings.instance_id, reader,
                                                          record=not config.dry_run, log=context.log.info))
             except LookervaultError as exc:
-                yield from _run_level_failure(context, ct, keys, exc)
+                yield from _run_level_failure(context, ct, keys, exc, step.titles)
             step.fingerprint = reader.fingerprint
             restorer = Restorer(client, reader, idmap, dry_run=config.dry_run, skip_modified=config.skip_modified,
                                 exact_access=config.exact_access)
@@ -244,6 +257,13 @@ class _Step:
         self.silent: dict[str, Recorded] = {}
         self.failures: list[ItemFailure] = []
         self.done = 0
+        #: The title and folder path of each key the backup holds (titles.py).
+        self.titles: dict[str, ItemTitle] = {}
+
+    def name(self, key: str) -> str:
+        """`look 202 "Orders by Status (Regional)"`: a key as messages name it."""
+        title = self.titles.get(key)
+        return f'{self.ct.label} {key}' + (f' "{title.title}"' if title is not None and title.title else "")
 
     def leave_out_done_before(self, keys: Sequence[str]) -> list[str]:
         context = self.context
@@ -285,18 +305,21 @@ class _Step:
         """Each key's outcome recorded as it comes from the restore on threads (restore_many)."""
         recorded = self._recorded(keys)
         last_log = time.perf_counter()
+        progress.report(self.ct, 0, len(keys), 0)
         for outcome in _outcomes(restorer, self.ct, keys, workers, ceiling):
             self.done += 1
             if self.second_pass is not None:
                 self.second_pass.record_outcome(outcome)
             if isinstance(outcome, ItemFailure):
                 self.failures.append(outcome)
-                self.context.log.error(f"{self.ct.label} {outcome.source_id}: {outcome.error.type}: "
+                self.context.log.error(f"{self.name(outcome.source_id)}: {outcome.error.type}: "
                                        f"{outcome.error.message}")
             if _needs_no_event(outcome, recorded, self.fingerprint, self.config.dry_run):
                 self.silent[outcome.source_id] = recorded[outcome.source_id]
             else:
-                yield from self.batches.add(_event(self.ct, outcome, self.fingerprint, self.config.dry_run))
+                yield from self.batches.add(_event(self.ct, outcome, self.fingerprint, self.config.dry_run,
+                                                   self.titles.get(outcome.source_id)))
+            progress.report(self.ct, self.done, len(keys), len(self.failures))
             if time.perf_counter() - last_log > 10:
                 last_log = time.perf_counter()
                 rate = self.done / (last_log - self.started)
@@ -336,7 +359,7 @@ class _Step:
                                 + ", ".join(f.source_id for f in failures[:50])
                                 + (" ..." if len(failures) > 50 else ""))
         elif failures:
-            listed = "\n".join(f"- {f.source_id}: {f.error.type}: {f.error.message}" for f in failures[:50])
+            listed = "\n".join(f"- {self.name(f.source_id)}: {f.error.type}: {f.error.message}" for f in failures[:50])
             more = f"\n... and {len(failures) - 50} more" if len(failures) > 50 else ""
             raise dg.Failure(
                 description=f"{len(failures)} of {total} {ct.plural} failed:\n{listed}{more}",

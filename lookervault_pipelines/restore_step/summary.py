@@ -14,7 +14,13 @@ from lookervault_core.restore.second_pass import Key, parse_deferred_labels
 from .execution import ALREADY_RECORDED, SKIPPED_MODIFIED, STALE
 from .recorded import RE_RECORDED_BY
 
-__all__ = ["EventRecord", "RunSummary", "summarize", "summarize_events", "totals"]
+__all__ = ["EventRecord", "RunSummary", "item_name", "summarize", "summarize_events", "totals"]
+
+
+
+def item_name(ct: ContentType, key: str, title: str = "", folder: str = "") -> str:
+    """`dashboard 101 "Sales Overview" (Sales)`: an item as people look for it; its title when known."""
+    return f"{ct.label} {key}" + (f' "{title}"' if title else "") + (f" ({folder})" if folder else "")
 
 
 @dataclass
@@ -29,6 +35,8 @@ class RunSummary:
     #: Items written without a soft reference, and the items each left out (see second_pass.py).
     deferred: dict[str, tuple[Key, ...]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    #: The title and folder path of each failed key, as its failure recorded them.
+    titles: dict[str, tuple[str, str]] = field(default_factory=dict)
     run_error: str = ""
     #: Set when the run's failed items were tried again by later runs, whose outcome counts instead.
     note: str = ""
@@ -55,8 +63,7 @@ class RunSummary:
             text += f"; {self.note}"
         if self.second_pass:
             text += "; again, to set references to items restored after them"
-        for key, err in self.errors.items():
-            text += f"\n  FAILED {self.content_type.label} {key}: {err}"
+        # Each failed item is listed once, at the end of the command's output (`failed_items`).
         if self.run_error and not self.errors:
             text += f"\n  RUN FAILED: {self.run_error}"
         return text
@@ -103,6 +110,7 @@ def summarize_events(ct: ContentType, run_id: str, success: bool, materializatio
             summary.counts["failed"] += 1
             summary.failed_keys.append(partition)
             summary.errors[partition] = f"{_text(meta.get('error_type'))}: {_text(meta.get('error'))}"
+            summary.titles[partition] = (_text(meta.get("title", "")), _text(meta.get("folder", "")))
         elif status == ALREADY_RECORDED:
             # Unchanged items whose standing materialization was made from this backup: counted, no event each.
             summary.counts[Action.UNCHANGED.value] += int(_text(meta.get("count", 0)))

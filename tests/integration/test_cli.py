@@ -68,12 +68,12 @@ def test_failures_exit_nonzero_are_listed_and_retried(env: tuple[FakeLooker, dic
     fake.inject("POST /dashboards", ServerError(503), times=10_000)
     failed = lookervault(environ, "restore", "--backup", str(backup), "--types", "dashboards")
     assert failed.returncode == 1
-    assert "FAILED dashboard 101: Unavailable" in failed.stdout
+    assert 'dashboard 101 "Sales Overview" (Sales): Unavailable' in failed.stdout
 
     letters = lookervault(environ, "dead-letters", "--json")
     assert letters.returncode == 0, letters.stderr
     [letter] = json.loads(letters.stdout)
-    assert (letter["content_type"], letter["id"], letter["error_type"]) == ("dashboard", "101", "Unavailable")
+    assert (letter["content_type"], letter["id"], letter["error_type"]) == ("dashboards", "101", "Unavailable")
     assert fake.client_secret not in letters.stdout + failed.stdout + failed.stderr
 
     fake.clear_faults()

@@ -146,7 +146,7 @@ def test_a_failed_folder_stops_the_levels_below_in_a_backfill_but_not_in_the_sel
         assert set(by_asset) == {"folders"}, f"levels below a failed folder ran: {sorted(by_asset)}"
         assert "13" in gql.partition_statuses("folders").failed
         assert not live(fake, "looks", ORDERS_BY_MONTH) and not live(fake, "dashboards", SALES_OVERVIEW)
-        assert set(dead_letters(stack)) == {("folder", "13")}
+        assert set(dead_letters(stack)) == {("folders", "13")}
 
         # The same failure in restore_selected_keys_job over the three types: each level goes on.
         run = gql.wait_run(gql.launch_run("restore_selected_keys_job", run_config=selected_keys_config(
@@ -160,10 +160,10 @@ def test_a_failed_folder_stops_the_levels_below_in_a_backfill_but_not_in_the_sel
     assert not live(fake, "looks", REGIONAL_LOOK) and not live(fake, "folders", REGIONAL_SALES)
     assert not live(fake, "dashboards", MARKETING_FUNNEL), "dashboard 102 is not in folder 11"
     letters = dead_letters(stack)
-    assert set(letters) == {("folder", "13"), ("look", "202")}, letters
-    assert letters[("folder", "13")]["run_id"] == run["runId"]
-    assert letters[("folder", "13")]["error_type"] == "Unavailable", letters
-    assert "folder 13" in letters[("look", "202")]["error"], letters
+    assert set(letters) == {("folders", "13"), ("looks", "202")}, letters
+    assert letters[("folders", "13")]["run_id"] == run["runId"]
+    assert letters[("folders", "13")]["error_type"] == "Unavailable", letters
+    assert "folder 13" in letters[("looks", "202")]["error"], letters
     (step_failure,) = events_of(stack, run["runId"], "ExecutionStepFailureEvent")
     message = step_failure["error"]["message"]
     assert "1 of 2 folders failed" in message and "1 of 2 looks failed" in message, message

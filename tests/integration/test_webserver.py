@@ -273,7 +273,7 @@ def backfill_failed_partition_is_visible_and_reexecuted_from_failure(stack: Stac
 
     # The dead-letter CLI reads the same instance and lists 101 with its error while it is FAILED.
     letters = stack.cli_json("dead-letters", "--json")
-    assert [(d["content_type"], d["id"]) for d in letters] == [("dashboard", "101")], letters
+    assert [(d["content_type"], d["id"]) for d in letters] == [("dashboards", "101")], letters
     (letter,) = letters
     assert letter["error_type"] == record["error_type"] and letter["error"] == record["error"], (letter, record)
     assert letter["run_id"] == run["runId"], letter

@@ -139,7 +139,7 @@ def test_a_failing_item_is_a_dead_letter_and_the_other_types_are_still_restored(
     result = resync(synced, resources=QUICK)
     assert not result.success
     letters = {(d.content_type, d.id): d.error_type for d in dead_letters(synced)}
-    assert letters == {("folder", "13"): "Unavailable", ("look", "202"): "MissingDependency"}
+    assert letters == {("folders", "13"): "Unavailable", ("looks", "202"): "MissingDependency"}
     [failure] = result.get_step_failure_events()
     user_failure = failure.step_failure_data.user_failure_data
     assert user_failure is not None

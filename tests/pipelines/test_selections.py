@@ -48,9 +48,9 @@ def test_several_types_by_folder_go_on_past_a_failed_folder(looker: FakeLooker, 
     assert "Orders by Month" in titles(looker, "looks") and "Sales Overview" in titles(looker, "dashboards")
     assert "Marketing Funnel" not in titles(looker, "dashboards")  # folder 12 was not selected
     letters = {(d.content_type, d.id): d for d in dead_letters(synced, [CT.FOLDER, CT.LOOK, CT.DASHBOARD])}
-    assert set(letters) == {("folder", "13"), ("look", "202")}
-    assert letters[("folder", "13")].error_type == "Unavailable"
-    assert letters[("look", "202")].error == "look 202 needs folder 13, which is in the backup but not yet restored"
+    assert set(letters) == {("folders", "13"), ("looks", "202")}
+    assert letters[("folders", "13")].error_type == "Unavailable"
+    assert letters[("looks", "202")].error == "look 202 needs folder 13, which is in the backup but not yet restored"
 
     looker.clear_faults()
     retry = selected(synced, content_types=THREE, folders=["11"])

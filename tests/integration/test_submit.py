@@ -58,7 +58,7 @@ def test_restore_submitted_to_the_deployment_reports_as_in_process(stack: Stack,
     output = first.stdout + first.stderr
     assert first.returncode == 1, output
     assert "dashboards: 1 created, 1 failed" in first.stdout, output
-    assert "FAILED dashboard 101: " in first.stdout, output
+    assert 'dashboard 101 "Sales Overview" (Sales): MissingDependency' in first.stdout, output
     assert "total: 2 items (1 created, 1 failed)" in first.stdout, output
     assert not (tmp_path / "cli_home").exists(), "the restore ran in the CLI's process, not on the deployment"
     assert len(live(fake, "dashboards", MARKETING_FUNNEL)) == 1 and not live(fake, "dashboards", SALES_OVERVIEW)

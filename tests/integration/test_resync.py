@@ -48,8 +48,8 @@ query Checks($assetKeys: [AssetKeyInput!]) {
 
 
 def readme_commands() -> list[list[str]]:
-    """The commands of the README's block that launches resync_job, as argv lists."""
-    readme = (PROJECT / "README.md").read_text()
+    """The commands of docs/operations.md's block that launches resync_job, as argv lists."""
+    readme = (PROJECT / "docs" / "operations.md").read_text()
     [block] = [b for b in re.findall(r"```sh\n(.*?)```", readme, re.S) if "-j resync_job" in b]
     lines = [line for line in block.replace("\\\n", " ").splitlines() if line.strip() and not line.startswith("#")]
     return [shlex.split(line) for line in lines]

@@ -52,7 +52,7 @@ def selected_keys_config(**config: Any) -> dict[str, Any]:
 
 def readme_launchpad_config() -> dict[str, Any]:
     """The README's launchpad config for several content types, as a user pastes it."""
-    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", (PROJECT / "README.md").read_text(), re.S)
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", (PROJECT / "docs" / "operations.md").read_text(), re.S)
                if "content_types" in b]
     config = yaml.safe_load(textwrap.dedent(block))
     assert isinstance(config, dict), block

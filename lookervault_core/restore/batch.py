@@ -260,6 +260,7 @@ def _restore_many(restorer: Restorer, keys: Sequence[Key], workers: int, max_wor
     entries = _entries(restorer, keys)
     _prefetch(restorer, entries)
     graph, cycles = _plan(restorer, entries)
+    del entries  # a batch of 50,000 holds no references it no longer needs
     break_cycles(graph)
     summary = BatchSummary(cycles=cycles, lacking_models=lacking)
     waiting = {node: graph.in_degree(node) for node in graph}

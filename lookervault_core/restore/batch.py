@@ -62,21 +62,34 @@ class BatchSummary:
         return out
 
 
+#: A key, what its backup blob refers to, and its query links (None: the row could not be read).
+Entry = tuple[ContentType, str, list[Ref], "tuple[set[str], set[str]] | None"]
+
+
 def plan(restorer: Restorer, keys: Iterable[Key]) -> tuple["nx.DiGraph[Key]", list[list[Key]]]:
     """The dependency graph of `keys` from their backup blobs, and its cycles.
 
     A row that cannot be read still gets a node, so it fails in its own turn.
     """
-    entries: list[tuple[ContentType, str, list[Ref]]] = []
-    queries: dict[Key, tuple[set[str], set[str]]] = {}
+    return _plan(restorer, _entries(restorer, keys))
+
+
+def _entries(restorer: Restorer, keys: Iterable[Key]) -> list[Entry]:
+    """Each key with what its backup blob refers to (nothing when the row cannot be read) and its queries."""
+    entries: list[Entry] = []
     for ct, item_id in keys:
         try:
             data = restorer.backup.get(ct, item_id).data
         except LookervaultError:
-            entries.append((ct, item_id, []))
+            entries.append((ct, item_id, [], None))
             continue
-        entries.append((ct, item_id, references(ct, data)))
-        queries[(ct, item_id)] = query_links(ct, data)
+        entries.append((ct, item_id, references(ct, data), query_links(ct, data)))
+    return entries
+
+
+def _plan(restorer: Restorer, full: Sequence[Entry]) -> tuple["nx.DiGraph[Key]", list[list[Key]]]:
+    entries = [(ct, item_id, refs) for ct, item_id, refs, _ in full]
+    queries = {(ct, item_id): links for ct, item_id, _, links in full if links is not None}
     graph = dependency_graph(entries, queries)
     _model_edges(restorer, graph, entries)
     _, cycles = restore_order(graph)
@@ -106,11 +119,28 @@ def _model_edges(restorer: Restorer, graph: "nx.DiGraph[Key]",
 
 #: A type with at least this many items in a batch is listed in bulk first (see restore.prefetch).
 PREFETCH_MIN = 20
+#: A type the batch does not restore, listed when its items refer to at least this many of it: a
+#: listing page answers 500 objects, and an instance may hold many more than the batch refers to.
+PREFETCH_REFERENCED_MIN = 100
 
 
-def _prefetch(restorer: Restorer, keys: Sequence[Key]) -> None:
-    for content_type, n in Counter(ct for ct, _ in keys).items():
-        if n < PREFETCH_MIN or content_type not in LISTABLE:
+def _prefetch(restorer: Restorer, entries: Sequence[Entry]) -> None:
+    """List in bulk each listable type with many items in the batch, or that its items refer to many of.
+
+    A referenced object is checked once per Restorer (`Restorer.probe`): a
+    batch of dashboards showing hundreds of looks would read each look; the
+    listing of every look (a page per 500) answers all of them.
+    """
+    own = Counter(ct for ct, _, _, _ in entries)
+    referenced: dict[ContentType, set[str]] = {}
+    for _, _, refs, _ in entries:
+        for ref in refs:
+            if ref.content_type not in own:
+                referenced.setdefault(ref.content_type, set()).add(ref.id)
+    wanted = [ct for ct, n in own.items() if n >= PREFETCH_MIN] + \
+        [ct for ct, ids in referenced.items() if len(ids) >= PREFETCH_REFERENCED_MIN]
+    for content_type in wanted:
+        if content_type not in LISTABLE:
             continue
         try:
             listed = restorer.prefetch(content_type)
@@ -207,8 +237,21 @@ def restore_many(
     """
     started = time.perf_counter()
     lacking = _preflight(restorer, keys) if restorer.dry_run else {}
-    _prefetch(restorer, keys)
-    graph, cycles = plan(restorer, keys)
+    eager = restorer.eager_reads
+    restorer.eager_reads = len(keys) <= 1
+    try:
+        return _restore_many(restorer, keys, workers, max_workers, on_outcome, started, lacking)
+    finally:
+        restorer.eager_reads = eager
+
+
+def _restore_many(restorer: Restorer, keys: Sequence[Key], workers: int, max_workers: int | None,
+                  on_outcome: Callable[[Outcome], None] | None, started: float,
+                  lacking: dict[str, int]) -> BatchSummary:
+    entries = _entries(restorer, keys)
+    _prefetch(restorer, entries)
+    graph, cycles = _plan(restorer, entries)
+    del entries  # a batch of 50,000 holds no references it no longer needs
     break_cycles(graph)
     summary = BatchSummary(cycles=cycles, lacking_models=lacking)
     waiting = {node: graph.in_degree(node) for node in graph}

@@ -111,6 +111,8 @@ def restore_dashboard(item_run: ItemRun) -> RestoreResult:
     if action is Action.SKIPPED:
         return item_run.finish(action, dest_id, after)
     live = after if after is not None else (item_run.get(lambda: sdk.dashboard(dest_id)) if dest_id else None) or {}
+    # The tile queries the live tiles do not answer for (a new dashboard's, a tile pointed elsewhere), at once.
+    item_run.read_ahead(first_reads(item_run, live))
     parts = _Parts(item_run, dest_id, live, looks)
     layouts = mappings(data.get("dashboard_layouts"))
     if "dashboard_filters" in data:
@@ -320,8 +322,9 @@ class _Parts:
         unclaimed = [e for i, e in live_by_id.items() if i not in set(mapped.values())]
         for el in wanted:
             src = str(el.get("id"))
+            dest = mapped[src]
             try:
-                source = self._source(el, src, unclaimed)
+                source = self._source(el, src, unclaimed, None if dest is None else live_by_id.get(dest))
             except UnrestorableItem as exc:
                 self.unrestorable.append(f"tile {src} ({el.get('title') or el.get('type')}): {exc.reason}")
                 continue
@@ -333,7 +336,6 @@ class _Parts:
                 continue
             body = {**body_from(el, _ELEMENT, _ELEMENT_NESTED), **source}
             maker = _maker_body(el)
-            dest = mapped[src]
             live = None if dest is None else live_by_id.get(dest)
             if live is not None:
                 # Compare nested objects by what can be written of them.
@@ -384,8 +386,12 @@ class _Parts:
         found = [as_dict(e) for e in self.item_run.call(lambda: self.sdk.dashboard_dashboard_elements(dashboard_id))]
         return _same_tile(body, [e for e in found if str(e.get("id")) not in seen])
 
-    def _source(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> Payload:
+    def _source(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]],
+                live_tile: Mapping[str, object] | None) -> Payload:
         """What a tile shows, as the one field Looker takes for it: look_id, merge_result_id or query_id.
+
+        `live_tile` is the tile's mapped counterpart on the live dashboard: the
+        query it still shows needs no read (see `ensure_query`).
 
         Raises:
             UnrestorableItem: the tile's query or merge query is neither in Looker nor in the backup.
@@ -400,7 +406,8 @@ class _Parts:
         if found is None:
             return {}
         holder, where = found
-        return {"query_id": ensure_query(item_run, holder.get("query"), holder.get("query_id"), f"{where}.query_id")}
+        return {"query_id": ensure_query(item_run, holder.get("query"), holder.get("query_id"), f"{where}.query_id",
+                                         referenced=_live_query(live_tile))}
 
     def _merge_query(self, el: Mapping[str, object], src: str, unclaimed: Sequence[Mapping[str, object]]) -> str | None:
         """The destination merge query of a merged-results tile, re-created from the backup when needed.
@@ -504,26 +511,51 @@ class _Parts:
                                      update=self.sdk.update_dashboard_layout_component)  # type: ignore[arg-type]
 
 
-def first_reads(item_run: ItemRun) -> dict[tuple[str, str], Callable[[], object]]:
+def first_reads(item_run: ItemRun, live: Mapping[str, object] | None = None) -> dict[tuple[str, str], Callable[[], object]]:
     """What a dashboard's restore reads before its first write but its own GET: its tiles' sources.
 
     The reads `_Parts._source` makes of the tiles' mapped queries and merge
     queries, keyed as it makes them; `Restorer._probe_references` makes them
     at once, with the dashboard's references, before the handler runs.
+
+    A tile query the live dashboard answers for needs no read: a mapped tile
+    that still shows its mapped query (`ensure_query`'s `referenced`). In a
+    batch (`Restorer.eager_reads` off) such reads are left out before the
+    dashboard's own GET (`live` None) for every mapped tile of a mapped
+    dashboard, and once `live` is read, the queries of the tiles it does not
+    answer for are read (a created dashboard's, a tile pointed at another
+    query), still before the first tile is written. Restoring one item alone,
+    all are read in the first round trip: there its wait is its round trips.
     """
     reads: dict[tuple[str, str], Callable[[], object]] = {}
+    live_tiles = None if live is None else {str(e.get("id")): e for e in mappings(live.get("dashboard_elements"))}
+    mapped = live is None and not item_run.restorer.eager_reads and \
+        item_run.resolve(CT.DASHBOARD.label, item_run.source_id) is not None
     for el in mappings(item_run.data.get("dashboard_elements")):
         if el.get("merge_result_id") is not None:
             merge = item_run.resolve("merge_query", str(el["merge_result_id"]))
-            if merge is not None:
+            if merge is not None and live is None:
                 reads[("merge_query", merge)] = functools.partial(item_run.sdk.merge_query, merge, fields="id")
             continue
         found = None if el.get("look_id") is not None else _query_holder(el, "")
         if found is not None and found[0].get("query_id") is not None:
             dest, _ = item_run.restorer.idmap.lookup("query", str(found[0]["query_id"]))
-            if dest is not None:
+            if dest is None:
+                continue
+            tile = item_run.resolve("dashboard_element", str(el.get("id")))
+            if live_tiles is None:
+                answered = mapped and tile is not None
+            else:
+                answered = tile is not None and _live_query(live_tiles.get(tile)) == dest
+            if not answered:
                 reads[("query", dest)] = functools.partial(item_run.sdk.query, dest)
     return reads
+
+
+def _live_query(live_tile: Mapping[str, object] | None) -> str | None:
+    """The query a live tile shows (its `query_id`), or None."""
+    query_id = None if live_tile is None else live_tile.get("query_id")
+    return None if query_id is None else str(query_id)
 
 
 def _query_holder(el: Mapping[str, object], field: str) -> tuple[Mapping[str, object], str] | None:

@@ -6,7 +6,6 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 from looker_sdk.rtl import model as sdk_model
@@ -33,9 +32,6 @@ if TYPE_CHECKING:
     from .restorer import Restorer
 
 __all__ = ["ItemRun", "as_dict"]
-
-#: Reads of one item in flight at once (`ItemRun.in_parallel`).
-_READ_AHEAD = 8
 
 T = TypeVar("T")
 Payload = dict[str, object]
@@ -132,8 +128,7 @@ class ItemRun:
             except LookervaultError:
                 pass
 
-        with ThreadPoolExecutor(max_workers=min(len(reads), _READ_AHEAD), thread_name_prefix="read-ahead") as pool:
-            list(pool.map(attempt, reads))
+        list(self.restorer.read_pool().map(attempt, reads))
 
     def read_ahead(self, reads: Mapping[tuple[str, str], Callable[[], object]],
                    also: Sequence[Callable[[], object]] = ()) -> None:

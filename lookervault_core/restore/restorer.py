@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["Restorer"]
 
 Handler = Callable[[ItemRun], RestoreResult]
+
+#: Reads of one item in flight at once, per thread the client serves (`Restorer.read_pool`).
+_READS_PER_ITEM = 8
 
 _HANDLERS: dict[CT, Handler] = {
     CT.PERMISSION_SET: access.restore_permission_set,
@@ -102,6 +107,11 @@ class Restorer:
         self._catalog: dict[str, Mapping[str, object]] | None = None
         #: type → destination id → the object as a bulk listing showed it (see `prefetch`)
         self._listed: dict[CT, dict[str, Mapping[str, object]]] = {}
+        self._read_pool: ThreadPoolExecutor | None = None
+        #: Read ahead, with an item's own GET, what its restore may turn out not to need (a dashboard's
+        #: tile queries that its live tiles answer for): the wait of one item alone is its round trips.
+        #: `restore_many` turns it off for a batch, where such reads' CPU costs more than their wait.
+        self.eager_reads = True
 
     def restore(self, content_type: CT, item_id: str) -> RestoreResult:
         """Restore one item: create it, update it in place, or leave it unchanged.
@@ -268,6 +278,21 @@ class Restorer:
             if self._catalog is None:
                 self._catalog = build_query_catalog(self.backup)
             return self._catalog.get(query_id)
+
+    def read_pool(self) -> ThreadPoolExecutor:
+        """The threads every item's independent reads run on (`ItemRun.in_parallel`), started on first need.
+
+        One pool for the Restorer instead of one per item: starting and
+        joining threads for each item cost more CPU than its reads' waits.
+        Its threads end when the Restorer is collected.
+        """
+        with self._guard:
+            if self._read_pool is None:
+                pool = ThreadPoolExecutor(max_workers=_READS_PER_ITEM * max(1, self.client.settings.workers),
+                                          thread_name_prefix="read-ahead")
+                weakref.finalize(self, pool.shutdown, wait=False)
+                self._read_pool = pool
+            return self._read_pool
 
     def cached(self, key: str, compute: Callable[[], object]) -> object:
         """A value computed once per Restorer (e.g. the destination's system folders)."""

@@ -796,12 +796,15 @@ def build_legacy_backup(path: str | os.PathLike[str], version: int, items: Itera
 
 
 def build_synthetic_backup(path: str | os.PathLike[str], *, folders: int, looks: int,
-                           dashboards: int, tiles_per_dashboard: int) -> Path:
+                           dashboards: int, tiles_per_dashboard: int, users: int = 0, schedules: int = 0,
+                           boards: int = 0) -> Path:
     """A larger backup for benchmarks: the sample's users, sets and model, plus generated content.
 
     Folders 1001.. form a tree below Shared; looks 10001.. carry their query;
     dashboards 100001.. alternate look tiles and query tiles, each laid out in
-    one layout, with one filter.
+    one layout, with one filter. Users 2001.. (home folder among the folders),
+    scheduled plans 3001.. (of dashboards, owned by user 5) and boards 4001..
+    (a dashboard and a look each) when asked for.
     """
     static = {CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.LOOKML_MODEL,
               CT.EXPLORE}
@@ -824,6 +827,17 @@ def build_synthetic_backup(path: str | os.PathLike[str], *, folders: int, looks:
         for n in range(dashboards):
             writer.add(CT.DASHBOARD, _synthetic_dashboard(str(100001 + n), homes[n % len(homes)],
                                                           look_ids, tiles_per_dashboard))
+        for n in range(users):
+            _, user = _user(str(2001 + n), f"User{n}", "Bench", "3", "7", homes[n % len(homes)], "21")
+            user["personal_folder_id"] = None
+            writer.add(CT.USER, user)
+        alice = {"id": "5", "first_name": "Alice", "last_name": "Analyst", "display_name": "Alice Analyst"}
+        for n in range(schedules if dashboards else 0):
+            _, plan = _plan(str(3001 + n), "1", dashboard_id=str(100001 + n % dashboards))
+            plan.update(user_id="5", user=alice)
+            writer.add(CT.SCHEDULED_PLAN, plan)
+        for n in range(boards if dashboards and looks else 0):
+            writer.add(*_hub(str(4001 + n), "5", str(100001 + n % dashboards), look_ids[n % len(look_ids)]))
     return Path(path)
 
 

@@ -19,7 +19,7 @@ from lookervault_core.content_types import ContentType as CT
 from lookervault_core.errors import UnrestorableItem
 from lookervault_core.idmap import IdMap
 from lookervault_core.restore import Action, Restorer, restore_many
-from lookervault_core.testing.backups import as_lookervault_extracted, build_backup, sample_items
+from lookervault_core.testing.backups import as_lookervault_extracted, build_backup, build_synthetic_backup, sample_items
 from lookervault_core.testing.fake_looker import FakeLooker
 
 from .test_restore import all_keys, restore_all, writes
@@ -275,3 +275,38 @@ def test_one_deleted_dashboard_reads_each_object_once_and_independent_reads_at_o
     together(first)
     first_write = min(r.received_at for r in fake.requests if r.method != "GET")
     assert max(arrived[p] for p in first) < first_write
+
+
+def test_a_batch_of_unchanged_dashboards_reads_each_dashboard_once_and_nothing_its_live_tiles_answer(
+    fake: FakeLooker, tmp_path: Path, make_restorer: Callable[..., Restorer]
+) -> None:
+    """A repeat restore of many dashboards pays one GET per dashboard; a tile pointed elsewhere is still put back.
+
+    Each query tile's query is the one its live tile shows (queries are
+    immutable and never deleted), and the looks its tiles show are checked
+    through one listing: no GET of a query or look per tile. A tile that
+    Looker shows with another query is read, found different and repointed.
+    """
+    backup = build_synthetic_backup(tmp_path / "many.sqlite", folders=3, looks=150, dashboards=120,
+                                    tiles_per_dashboard=2)
+    fake.load_backup(backup)
+    keys = [(CT.DASHBOARD, str(100001 + n)) for n in range(120)]
+    first = restore_many(make_restorer(backup, same_instance=True), keys, workers=4)
+    assert not first.failures and {r.action for r in first.results} == {Action.UNCHANGED}
+    query_tile = fake.get("dashboard_elements", "1000050001")  # the query tile of dashboard 100005
+    assert query_tile is not None and query_tile["query_id"] == "91000050001"
+    restorer = make_restorer(backup, same_instance=True)
+    # Someone points the tile at another query Looker has (a look's), as the UI would.
+    restorer.client.call(lambda: restorer.client.plain_sdk.update_dashboard_element(
+        "1000050001", {"query_id": "500000"}))  # type: ignore[arg-type]
+    assert fake.get("dashboard_elements", "1000050001")["query_id"] == "500000"  # type: ignore[index]
+    fake.clear_requests()
+    summary = restore_many(restorer, keys, workers=4)
+    assert not summary.failures
+    actions = {r.source_id: r.action for r in summary.results}
+    assert actions.pop("100005") is Action.UPDATED and set(actions.values()) == {Action.UNCHANGED}
+    assert fake.get("dashboard_elements", "1000050001")["query_id"] == "91000050001"  # type: ignore[index]
+    reads = [r.path for r in fake.requests if r.method == "GET"]
+    per_item = [p for p in reads if p.startswith(("/queries/", "/looks/")) and p != "/looks/search"]
+    assert per_item == ["/queries/91000050001"], per_item
+    assert sorted(p for p in reads if p.startswith("/dashboards/")) == sorted(f"/dashboards/{k}" for _, k in keys)

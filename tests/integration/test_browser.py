@@ -217,3 +217,23 @@ def test_an_item_is_found_by_its_title(page: playwright_api.Page, stack: Stack) 
         "xpath=preceding-sibling::tr[last()]")
     assert first_row.count() and "Sales Overview" in first_row.first.inner_text(), \
         "partition 101's metadata does not start with its title 'Sales Overview'"
+
+
+def test_a_failure_after_a_restore_shows_its_error_inline(page: playwright_api.Page, stack: Stack) -> None:
+    """Dashboard 102, restored by the test above, fails on its next restore: the error is on the partition's page."""
+    stack.fake.inject("GET /dashboards/102", ServerError(500), times=None)
+    try:
+        run_id = stack.gql.launch_run("restore_dashboards", tags={"dagster/partition": "102"})
+        assert stack.gql.wait_run(run_id, timeout=120)["status"] == "FAILURE"
+    finally:
+        stack.fake.clear_faults()
+    goto(page, stack, "/assets/dashboards?view=partitions&partition=102")
+    see(page, "Failed (1)", "dashboards-102-failed-after-restore")
+    see(page, "failed, and did not materialize this asset", "dashboards-102-failed-after-restore")
+    # Observations newer than the latest materialization are listed with its metadata: the dead letter's error.
+    see(page, re.compile(r"GET /api/4\.0/dashboards/102: HTTP 500"), "dashboards-102-failed-after-restore")
+    shot(page, "dashboards-102-failed-after-restore")
+    # Dagster's partition header badges "Materialized" whenever an earlier materialization exists
+    # (AssetPartitionDetail.tsx: `latest ? <Tag intent="success">Materialized</Tag>`), beside the red banner;
+    # no event of ours can change that. Its status in the list and the counts is FAILED.
+    assert "102" in stack.gql.partition_statuses("dashboards").failed

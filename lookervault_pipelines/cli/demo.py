@@ -141,9 +141,11 @@ def _heal(fake: FakeLooker, *, keep_running: bool) -> int:
     fake.clear_faults()
     click.echo("\nLooker answers normally again (the fake's faults are lifted).")
     if keep_running:
-        click.echo("Re-execute in the UI: open the failed run (Runs, the red one), Re-execute -> From failure; "
-                   "its FAILED partitions turn green. Or: lookervault retry-failed --backup "
-                   f"{shlex.quote(str(SAMPLE_BACKUP))}")
+        # The demo's runs execute in this process, not from a code location, so their run pages cannot
+        # re-execute them: the asset's own dialog launches the failed partitions again.
+        click.echo("Re-execute in the UI, dependencies first: the dashboards asset, Materialize..., Failed, "
+                   "Launch; then boards and scheduled_plans the same way. Their FAILED partitions turn green. "
+                   f"Or: lookervault retry-failed --backup {shlex.quote(str(SAMPLE_BACKUP))}")
         return 1
     click.echo("Re-executing what failed (lookervault retry-failed):")
     code = retry_failed_items(str(SAMPLE_BACKUP))

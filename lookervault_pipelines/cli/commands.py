@@ -14,6 +14,7 @@ import sqlite3
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from datetime import datetime
 from pathlib import Path
 
@@ -39,6 +40,9 @@ from ..restore_step.summary import RunSummary, item_name, totals
 from .progress import ProgressLine
 from .runs import RunOptions, Target, instance, restore_in_order, run_selected_keys
 from .submit import connect
+
+if TYPE_CHECKING:
+    from lookervault_core.testing.fake_looker.faults import FaultRule
 
 __all__ = ["main"]
 
@@ -463,14 +467,20 @@ def partitions_prune(backup_path: str, dry_run: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 def dead_letters_cmd(types: Sequence[str], as_json: bool) -> None:
     """List failed partitions with the latest error of each."""
-    letters = dead_letters(instance(), _types(types) or None)
+    print_dead_letters(_types(types), as_json=as_json)
+
+
+def print_dead_letters(types: Sequence[ContentType] = (), *, as_json: bool = False) -> int:
+    """Print the dead letters of `types` (all when empty); how many there are."""
+    letters = dead_letters(instance(), list(types) or None)
     if as_json:
         click.echo(json.dumps([d.as_dict() for d in letters], indent=2))
-        return
+        return len(letters)
     if not letters:
         click.echo("no failed items")
     for d in letters:
         click.echo(d.line())
+    return len(letters)
 
 
 @main.command("retry-failed")
@@ -482,6 +492,12 @@ def dead_letters_cmd(types: Sequence[str], as_json: bool) -> None:
 def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | None, as_json: bool,
                  verbose: bool) -> None:
     """Restore every FAILED partition again, one run per type, in dependency order."""
+    sys.exit(retry_failed_items(backup_path, _types(types), source_instance, as_json=as_json, verbose=verbose))
+
+
+def retry_failed_items(backup_path: str, types: Sequence[ContentType] = (), source_instance: str | None = None,
+                       *, as_json: bool = False, verbose: bool = False) -> int:
+    """`retry-failed`: restore the dead letters of `types` (all when empty) again; the exit code."""
     os.environ["LOOKERVAULT_BACKUP"] = str(Path(backup_path).resolve())
     inst = instance()
     started = datetime.now()
@@ -489,7 +505,7 @@ def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | 
     choice = source_choice(backup_path, source_instance)
     if not as_json:
         click.echo(_describe(choice))
-    wanted = _types(types) or TYPE_ORDER
+    wanted = list(types) or TYPE_ORDER
     keys = {ct: failed_keys(inst, ct) for ct in TYPE_ORDER if ct in wanted}
 
     def one_run(at: Target, ct: ContentType, failed: Sequence[str], opts: RunOptions) -> list[RunSummary]:
@@ -499,17 +515,38 @@ def retry_failed(backup_path: str, types: Sequence[str], source_instance: str | 
         summaries = restore_in_order(inst, keys, RunOptions(source_instance=source_instance, verbose=verbose),
                                      one_run, on_type_done=None if as_json else _print_run)
     _print_summaries(summaries, as_json, (datetime.now() - started).total_seconds())
-    if any(s.failed for s in summaries):
-        sys.exit(1)
+    return 1 if any(s.failed for s in summaries) else 0
+
+
+def _rules(_ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> list[FaultRule]:
+    """`--fault` / `--latency` rules of the fake Looker, parsed as its own command line parses them."""
+    from lookervault_core.testing.fake_looker import faults  # noqa: PLC0415 - the demo alone needs the fake
+
+    parse = faults.parse_latency_rule if param.name == "latency_rules" else faults.parse_fault_rule
+    try:
+        return [parse(v) for v in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from exc
 
 
 @main.command()
 @click.option("--keep-running", is_flag=True, help="leave the fake Looker serving afterwards (Ctrl-C stops)")
-def demo(keep_running: bool) -> None:
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="the fake Looker's port (default: any free)")
+@click.option("--with-failures", is_flag=True, help="make Looker fail every dashboard create during the first "
+              "restore, show the dead letters, then re-execute what failed")
+@click.option("--fault", "fault_rules", multiple=True, callback=_rules,
+              metavar="'METHOD PATH STATUS [xN]'", help="a fault of the fake Looker during the first restore, "
+              "e.g. 'GET /api/4.0/looks/2 500 x5' (429, 5xx or drop; N calls, once without xN); repeatable")
+@click.option("--latency", "latency_rules", multiple=True, callback=_rules,
+              metavar="'METHOD PATH DELAY [xN]'", help="a delay of the fake Looker during the first restore, "
+              "e.g. 'GET /api/4.0/dashboards/* 2s'; repeatable")
+def demo(keep_running: bool, port: int, with_failures: bool, fault_rules: Sequence[FaultRule],
+         latency_rules: Sequence[FaultRule]) -> None:
     """Restore the bundled sample backup into a local fake Looker and print the summary."""
-    from .demo import run_demo  # noqa: PLC0415 - the demo alone needs the fake server
+    from .demo import WITH_FAILURES, run_demo  # noqa: PLC0415 - the demo alone needs the fake server
 
-    sys.exit(run_demo(keep_running=keep_running))
+    faults = [*fault_rules, *([WITH_FAILURES] if with_failures else []), *latency_rules]
+    sys.exit(run_demo(keep_running=keep_running, port=port, faults=faults))
 
 
 main.add_command(snapshot_command)

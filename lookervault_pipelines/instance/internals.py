@@ -19,7 +19,7 @@ import dagster as dg
 
 __all__ = [
     "SUPPORTED_DAGSTER", "DagsterEvent", "DagsterEventBatchMetadata", "UnsupportedDagster", "generate_event_batch_id",
-    "require",
+    "require", "set_backfill_daemon_interval",
 ]
 
 #: The Dagster releases whose internals were checked (pyproject.toml pins the same range).
@@ -54,3 +54,27 @@ except ImportError as exc:
     raise unsupported(f"dagster._core.events ({exc})") from exc
 require(DagsterEvent, "asset_materialization")
 require(dg.OpExecutionContext, "get_step_execution_context")
+
+
+def set_backfill_daemon_interval(seconds: float) -> None:
+    """Make the backfill daemon look every `seconds` instead of Dagster's fixed 30 s.
+
+    Dagster 1.13 offers no setting for it (`backfills:` has only `use_threads`,
+    `num_workers`, `num_submit_workers`): the loop in `dagster._daemon.backfill`
+    reads `dagster._daemon.controller.DEFAULT_DAEMON_INTERVAL_SECONDS` when it
+    starts, after the daemon has loaded the instance and with it this plug-in.
+    That constant is also the asset daemon's interval when dagster.yaml sets no
+    `auto_materialize: minimum_interval_seconds` (ours does).
+
+    Raises:
+        UnsupportedDagster: when the constant or the loop that reads it is not there.
+    """
+    import inspect  # noqa: PLC0415 - only the daemon's own process needs it
+
+    from dagster._daemon import backfill, controller  # noqa: PLC0415
+
+    require(controller, "DEFAULT_DAEMON_INTERVAL_SECONDS")
+    require(backfill, "execute_backfill_iteration_loop")
+    if "DEFAULT_DAEMON_INTERVAL_SECONDS" not in inspect.getsource(backfill.execute_backfill_iteration_loop):
+        raise unsupported("a backfill daemon loop timed by DEFAULT_DAEMON_INTERVAL_SECONDS")
+    controller.DEFAULT_DAEMON_INTERVAL_SECONDS = seconds  # type: ignore[assignment]

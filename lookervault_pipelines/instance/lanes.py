@@ -21,6 +21,7 @@ from typing import Any
 
 import dagster as dg
 
+from .internals import set_backfill_daemon_interval
 from .workers import in_progress, worker_alive
 
 __all__ = ["BULK", "ITEM", "ITEM_PRIORITY", "LANE_TAG", "PRIORITY_TAG", "LaneRunCoordinator", "bulk_limit",
@@ -117,7 +118,20 @@ class LaneRunCoordinator(dg.QueuedRunCoordinator):
     def config_type(cls) -> dict[str, Any]:
         return {**super().config_type(), "dequeue_interval_seconds": dg.Field(
             float, is_required=False, description="How often the daemon looks at the run queue, in seconds "
-                                                  "(0.5 is the shortest step of Dagster's daemon loop)")}
+                                                  "(0.5 is the shortest step of Dagster's daemon loop)"),
+            "backfill_interval_seconds": dg.Field(
+                float, is_required=False, description="How often the backfill daemon looks at backfills, in "
+                                                      "seconds (Dagster's fixed 30 s when unset)")}
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: Mapping[str, Any]) -> LaneRunCoordinator:
+        interval = config_value.get("backfill_interval_seconds")
+        if interval is not None:
+            # The daemon process builds its run coordinator before it starts any daemon (to know which are
+            # required): the backfill loop then reads the new interval. Other processes never run that loop.
+            set_backfill_daemon_interval(float(interval))
+        return super().from_config_value(
+            inst_data, {k: v for k, v in config_value.items() if k != "backfill_interval_seconds"})
 
     @property
     def dequeue_interval_seconds(self) -> float:  # type: ignore[override]  # Dagster's says int; its daemon takes any number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,9 +27,13 @@ from lookervault_core.testing.fake_looker import (
     DropConnection,
     ExpireToken,
     FakeLooker,
+    Fault,
+    FaultRule,
     Latency,
     RateLimit,
     ServerError,
+    parse_fault_rule,
+    parse_latency_rule,
 )
 
 DOCS_PREFIX = "https://docs.cloud.google.com/looker/docs/r/err/4.0/"
@@ -943,3 +948,81 @@ def test_throttle_answers_429_only_above_the_rate() -> None:
         assert statuses.count(429) >= 10 and 429 not in statuses[:5]
         fake.throttle(None)
         assert requests.get(url, timeout=5).status_code == 401  # past the quota, on to auth
+
+
+@pytest.mark.parametrize(("text", "route", "fault", "times"), [
+    ("GET /api/4.0/looks/202 500 x3", "GET /looks/202", ServerError(500), 3),
+    ("post /looks 503", "POST /looks", ServerError(503), 1),
+    ("* /folders/** 429 x2", "* /folders/**", RateLimit(), 2),
+    ("PATCH /api/4.0/dashboards/* drop", "PATCH /dashboards/*", DropConnection(), 1),
+])
+def test_fault_rules_parse(text: str, route: str, fault: Fault, times: int) -> None:
+    assert parse_fault_rule(text) == FaultRule(route, fault, times)
+
+
+@pytest.mark.parametrize(("text", "route", "ms", "times"), [
+    ("GET /api/4.0/dashboards/* 2s", "GET /dashboards/*", 2000.0, None),
+    ("GET /looks/** 150ms x4", "GET /looks/**", 150.0, 4),
+    ("* * 0.5s", "* *", 500.0, None),
+])
+def test_latency_rules_parse(text: str, route: str, ms: float, times: int | None) -> None:
+    assert parse_latency_rule(text) == FaultRule(route, Latency(ms), times)
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("GET /api/4.0/looks/202", "expected METHOD PATH STATUS [xN]"),
+    ("GET /api/4.0/looks/202 404", "'404' is not 429, a 5xx status or drop"),
+    ("GET /api/4.0/looks/202 500 3", "'3' is not a count of calls like x3"),
+    ("GET /api/4.0/looks/202 500 x0", "'x0' is not a count of calls like x3"),
+    ("GET api/4.0/looks/202 500", "must start with /"),
+    ("/looks/202 500 x1", "'/looks/202' is not an HTTP method"),
+    ("GET /looks 500 x1 extra", "expected METHOD PATH STATUS [xN]"),
+])
+def test_bad_fault_rules_are_refused_with_the_reason(text: str, error: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"fault rule {text!r}: ") + ".*" + re.escape(error)):
+        parse_fault_rule(text)
+
+
+def test_bad_latency_rule_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match=re.escape("latency rule 'GET /looks 2 s x1': expected METHOD PATH DELAY")):
+        parse_latency_rule("GET /looks 2 s x1")
+    with pytest.raises(ValueError, match="'soon' is not a delay like 2s or 150ms"):
+        parse_latency_rule("GET /looks soon")
+
+
+def test_cli_fault_and_latency_rules_fail_then_heal() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lookervault_core.testing.fake_looker", "--fault", "GET /api/4.0/folders/1 500 x2",
+         "--fault", "GET /api/4.0/folders/2 drop", "--latency", "GET /api/4.0/folders/* 300ms"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        login = requests.post(f"{base_url}/api/4.0/login",
+                              data={"client_id": "fake-client-id", "client_secret": "fake-client-secret"})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+        def status(path: str) -> int:
+            try:
+                return requests.get(f"{base_url}/api/4.0{path}", headers=headers, timeout=5).status_code
+            except requests.ConnectionError:
+                return 0
+
+        assert [status("/folders/1") for _ in range(3)] == [500, 500, 200]
+        assert [status("/folders/2") for _ in range(2)] == [0, 200]
+        started = time.perf_counter()
+        assert status("/folders/1") == 200
+        assert time.perf_counter() - started >= 0.3
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_cli_refuses_a_bad_fault_rule_with_the_reason() -> None:
+    bad = subprocess.run([sys.executable, "-m", "lookervault_core.testing.fake_looker", "--fault", "GET /looks/1 404"],
+                         capture_output=True, text=True, timeout=30, check=False)
+    assert bad.returncode == 2
+    assert "argument --fault: fault rule 'GET /looks/1 404': '404' is not 429, a 5xx status or drop" in bad.stderr

@@ -203,9 +203,10 @@ def test_demo_keep_running_serves_the_fake_and_names_this_virtualenvs_dagster(tm
                 break
             lines.append(line)
         output = "".join(lines)
-        [hint] = [line.strip() for line in lines if " dev -m lookervault_pipelines.definitions" in line]
+        [hint] = [line.strip() for line in lines if " dev -w " in line]
         dagster = str(Path(sys.executable).parent / "dagster")
-        assert f" {dagster} dev -m " in f" {hint}", output
+        # The README's workspace, so the UI shows the demo's runs and the user's under one code location.
+        assert hint.endswith(f" {dagster} dev -w {Path(__file__).resolve().parents[2] / 'workspace.yaml'}"), output
         env = dict(re.findall(r"(\w+)=(\S+)", hint.split(dagster)[0]))
         assert Path(env["DAGSTER_HOME"]).is_dir() and Path(env["LOOKERVAULT_BACKUP"]).is_file(), hint
         # The fake the runs' looker_url links point at still answers while the demo runs.
@@ -239,6 +240,37 @@ def test_demo_keep_running_serves_the_fake_and_names_this_virtualenvs_dagster(tm
             proc.communicate(timeout=30)
     assert proc.returncode == 0, output + rest
     assert "fake Looker stopped" in rest, rest
+
+
+def test_demo_with_failures_shows_the_dead_letters_then_heals_them(tmp_path: Path) -> None:
+    """`demo --with-failures --port N`: dashboards fail on Looker's 503s, are dead letters, then restored."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "LOOKERSDK_", "LOOKERVAULT_"))}
+    proc = subprocess.run([CLI, "demo", "--with-failures", "--port", str(port)], cwd=tmp_path, env=environ,
+                          capture_output=True, text=True, timeout=300, check=False)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert f"fake Looker serving at http://127.0.0.1:{port};" in out
+    first, _, rest = out.partition("dead letters (lookervault dead-letters)")
+    letters, _, healed = rest.partition("Re-executing what failed")
+    assert "dashboards: 2 failed" in first, out
+    assert "dashboard 101: Unavailable: POST /api/4.0/dashboards: HTTP 503" in letters, out
+    assert "board 601: MissingDependency: board 601 needs dashboard 101" in letters, out
+    assert "dashboards: 2 created" in healed and "boards: 1 created" in healed, out
+    assert "dead letters after the re-execution:\nno failed items\n" in healed, out
+
+
+def test_demo_refuses_a_bad_fault_rule_before_starting() -> None:
+    proc = subprocess.run([CLI, "demo", "--fault", "POST /api/4.0/dashboards 404"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 2
+    assert "Invalid value for '--fault': fault rule 'POST /api/4.0/dashboards 404': '404' is not 429, a 5xx status " \
+           "or drop" in proc.stderr
+    assert "fake Looker serving" not in proc.stdout
 
 
 def test_partitions_prune_removes_keys_a_newer_backup_no_longer_holds(

@@ -1,8 +1,8 @@
 """The backfill scenarios of test_webserver.py, on a deployment of their own.
 
-Backfills advance one level per backfill daemon tick (30 s, fixed in Dagster), so these take minutes
-each: in a file of their own they run beside the other webserver tests (pytest-xdist, `--dist loadfile`)
-instead of after them.
+Backfills advance one level per backfill daemon tick (2 s with dagster.yaml's `backfill_interval_seconds`;
+Dagster's own is 30 s): in a file of their own they run beside the other webserver tests (pytest-xdist,
+`--dist loadfile`) instead of after them.
 """
 
 from __future__ import annotations

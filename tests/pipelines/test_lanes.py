@@ -68,3 +68,33 @@ def test_the_daemon_looks_at_the_queue_every_half_second(tmp_path: Path, monkeyp
         assert isinstance(instance.run_coordinator, LaneRunCoordinator)
         daemon = create_daemon_of_type(QueuedRunCoordinatorDaemon.daemon_type(), instance)
         assert daemon.interval_seconds == 0.5  # type: ignore[attr-defined]
+
+
+def test_the_backfill_daemon_looks_every_two_seconds_and_the_asset_daemon_keeps_thirty(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dagster.yaml's `backfill_interval_seconds: 2` reaches the backfill daemon's loop when the daemon loads the
+    instance; the auto-materialize daemon, timed by the same constant of Dagster's, keeps its 30 s."""
+    from dagster._daemon import controller
+    from dagster._daemon.asset_daemon import AssetDaemon
+
+    monkeypatch.setattr(controller, "DEFAULT_DAEMON_INTERVAL_SECONDS", 30)  # put back after the test
+    shutil.copy(PROJECT_YAML, tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert "BACKFILL" in instance.get_required_daemon_types()  # what the daemon asks first, building the queue
+        assert controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 2
+        asset_daemon = create_daemon_of_type(AssetDaemon.daemon_type(), instance)
+        assert asset_daemon._pre_sensor_interval_seconds == 30  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def test_without_the_setting_the_backfill_daemon_keeps_dagsters_thirty_seconds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster._daemon import controller
+
+    monkeypatch.setattr(controller, "DEFAULT_DAEMON_INTERVAL_SECONDS", 30)
+    (tmp_path / "dagster.yaml").write_text(
+        "\n".join(line for line in PROJECT_YAML.read_text().splitlines() if "backfill_interval_seconds" not in line))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        instance.get_required_daemon_types()
+        assert controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 30

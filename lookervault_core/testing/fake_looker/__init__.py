@@ -14,7 +14,9 @@ Run it alone with ``python -m lookervault_core.testing.fake_looker --port 8765``
 from __future__ import annotations
 
 from .fake import FakeLooker
-from .faults import DropConnection, ExpireToken, Fault, Latency, RateLimit, ServerError
+from .faults import (
+    DropConnection, ExpireToken, Fault, FaultRule, Latency, RateLimit, ServerError, parse_fault_rule, parse_latency_rule,
+)
 from .server import RecordedRequest
 
 __all__ = [
@@ -22,8 +24,11 @@ __all__ = [
     "ExpireToken",
     "FakeLooker",
     "Fault",
+    "FaultRule",
     "Latency",
     "RateLimit",
     "RecordedRequest",
     "ServerError",
+    "parse_fault_rule",
+    "parse_latency_rule",
 ]

@@ -3,6 +3,7 @@
 python -m lookervault_core.testing.fake_looker --port 8765 [--host 127.0.0.1]
     [--latency-ms N] [--strict] [--load BACKUP.sqlite] [--client-id X --client-secret Y]
     [--system-ids shared=801,users=709,all_users=49]
+    [--fault "GET /api/4.0/looks/202 500 x3"]... [--latency "GET /api/4.0/dashboards/* 2s"]...
 """
 
 from __future__ import annotations
@@ -15,11 +16,26 @@ import threading
 from collections.abc import Sequence
 
 from .fake import FakeLooker, parse_system_ids
+from .faults import FaultRule, parse_fault_rule, parse_latency_rule
 
 
 def _system_ids(text: str) -> dict[str, str]:
     try:
         return parse_system_ids(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _fault_rule(text: str) -> FaultRule:
+    try:
+        return parse_fault_rule(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _latency_rule(text: str) -> FaultRule:
+    try:
+        return parse_latency_rule(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
@@ -40,6 +56,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=ID,...",
         help="ids of the Shared and Users folders and the All Users group, as another instance has them "
         "(e.g. shared=801,users=709,all_users=49; default 1, 2 and 1)",
+    )
+    parser.add_argument(
+        "--fault", type=_fault_rule, action="append", default=[], metavar="'METHOD PATH STATUS [xN]'",
+        help="answer STATUS (429, a 5xx, or drop) to the next N calls matching METHOD PATH (a glob: * within a "
+        "path segment, ** across them), e.g. 'GET /api/4.0/looks/202 500 x3'; once without xN; repeatable",
+    )
+    parser.add_argument(
+        "--latency", type=_latency_rule, action="append", default=[], metavar="'METHOD PATH DELAY [xN]'",
+        help="delay calls matching METHOD PATH, e.g. 'GET /api/4.0/dashboards/* 2s' (or 150ms); every call "
+        "without xN; repeatable",
     )
     parser.add_argument(
         "--client-id",
@@ -70,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     fake.record_requests = False
     if args.load:
         fake.load_backup(args.load)
+    # The first rule matching a call is used: faults before latencies, or a latency kept for good would hide them.
+    for rule in [*args.fault, *args.latency]:
+        fake.apply(rule)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

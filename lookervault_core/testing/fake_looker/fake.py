@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping
 
 from . import ingest
-from .faults import Fault, FaultPlan
+from .faults import Fault, FaultPlan, FaultRule
 from .render import READ_MODELS, render
 from .routes import build_router
 from .server import App, FakeHTTPServer, RecordedRequest
@@ -311,12 +311,16 @@ class FakeLooker:
         """Forget the calls received so far."""
         self._app.clear_recorded()
 
-    def inject(self, route: str, fault: Fault, times: int = 1, every: int = 1) -> None:
+    def inject(self, route: str, fault: Fault, times: int | None = 1, every: int = 1) -> None:
         """Make the next `times` calls matching `route` ("PATCH /dashboards/*", "* *") fail with `fault`.
 
-        With `every=n` only each n-th matching call fails (`times` of them in all).
+        With `every=n` only each n-th matching call fails (`times` of them in all); `times=None` for good.
         """
         self._faults.add(route, fault, times, every)
+
+    def apply(self, rule: FaultRule) -> None:
+        """Inject a parsed `--fault` / `--latency` rule (`parse_fault_rule`, `parse_latency_rule`)."""
+        self._faults.add(rule.route, rule.fault, rule.times)
 
     def throttle(self, per_second: float | None, retry_after: float | None = None) -> None:
         """Answer 429 to calls beyond `per_second` until lifted with None (rate-based, unlike `inject`)."""

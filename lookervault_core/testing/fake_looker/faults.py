@@ -8,7 +8,10 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["DropConnection", "ExpireToken", "Fault", "FaultPlan", "Latency", "RateLimit", "ServerError"]
+__all__ = [
+    "DropConnection", "ExpireToken", "Fault", "FaultPlan", "FaultRule", "Latency", "RateLimit", "ServerError",
+    "parse_fault_rule", "parse_latency_rule",
+]
 
 
 @dataclass(frozen=True)
@@ -87,11 +90,85 @@ def _compile(route: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     return glob(method or "*", False), glob(path, True)
 
 
+#: The prefix of every API route: rules may name it or leave it out.
+API_PREFIX = "/api/4.0"
+_TIMES = re.compile(r"x(\d+)", re.IGNORECASE)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """A fault for the calls matching `route` (a `FaultPlan` route): `times` of them, or every one when None."""
+
+    route: str
+    fault: Fault
+    times: int | None
+
+
+def _rule_parts(kind: str, text: str, example: str) -> tuple[str, str, str, int | None]:
+    """(method, path, what, times) of `METHOD PATH WHAT [xN]`; a path may keep its `/api/4.0` prefix."""
+    parts = text.split()
+    times: int | None = None
+    if len(parts) == 4:
+        match = _TIMES.fullmatch(parts[3])
+        if match is None or int(match.group(1)) < 1:
+            raise ValueError(f"{kind} rule {text!r}: {parts[3]!r} is not a count of calls like x3 (at least x1)")
+        times = int(match.group(1))
+        parts = parts[:3]
+    if len(parts) != 3:
+        raise ValueError(f"{kind} rule {text!r}: expected METHOD PATH {example}")
+    method, path, what = parts
+    if not (method == "*" or method.isalpha()):
+        raise ValueError(f"{kind} rule {text!r}: {method!r} is not an HTTP method (GET, POST, ..., or *)")
+    if path not in ("*", "**") and not path.startswith("/"):
+        raise ValueError(f"{kind} rule {text!r}: the path {path!r} must start with / (e.g. /api/4.0/looks/202)")
+    if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+        path = path[len(API_PREFIX):] or "/"
+    return method.upper(), path, what, times
+
+
+def parse_fault_rule(text: str) -> FaultRule:
+    """`METHOD PATH STATUS [xN]`, e.g. `GET /api/4.0/looks/202 500 x3`: answer STATUS to N matching calls.
+
+    STATUS is 429 (rate limited), a 5xx status, or `drop` (close the connection
+    unanswered); without `xN` one call. PATH is a glob: `*` within a segment,
+    `**` across segments.
+
+    Raises:
+        ValueError: naming the rule and what is wrong with it.
+    """
+    method, path, what, times = _rule_parts("fault", text, "STATUS [xN], e.g. 'GET /api/4.0/looks/202 500 x3'")
+    fault: Fault
+    if what.lower() == "drop":
+        fault = DropConnection()
+    elif what == "429":
+        fault = RateLimit()
+    elif what.isdigit() and 500 <= int(what) <= 599:
+        fault = ServerError(int(what))
+    else:
+        raise ValueError(f"fault rule {text!r}: {what!r} is not 429, a 5xx status or drop")
+    return FaultRule(f"{method} {path}", fault, times or 1)
+
+
+def parse_latency_rule(text: str) -> FaultRule:
+    """`METHOD PATH DELAY [xN]`, e.g. `GET /api/4.0/dashboards/* 2s`: delay matching calls (every one without xN).
+
+    Raises:
+        ValueError: naming the rule and what is wrong with it.
+    """
+    method, path, what, times = _rule_parts("latency", text, "DELAY [xN], e.g. 'GET /api/4.0/dashboards/* 2s'")
+    match = _DURATION.fullmatch(what)
+    if match is None:
+        raise ValueError(f"latency rule {text!r}: {what!r} is not a delay like 2s or 150ms")
+    ms = float(match.group(1)) * (1.0 if match.group(2).lower() == "ms" else 1000.0)
+    return FaultRule(f"{method} {path}", Latency(ms), times)
+
+
 @dataclass
 class _Injection:
     route: str
     fault: Fault
-    remaining: int
+    remaining: int | None
     every: int = 1
     seen: int = 0
 
@@ -131,13 +208,13 @@ class FaultPlan:
         self._tokens -= 1.0
         return False
 
-    def add(self, route: str, fault: Fault, times: int = 1, every: int = 1) -> None:
-        """Queue `fault` for `times` calls matching `route`: every `every`-th of them (each one by default).
+    def add(self, route: str, fault: Fault, times: int | None = 1, every: int = 1) -> None:
+        """Queue `fault` for `times` calls matching `route` (None: for good): every `every`-th of them.
 
         Raises:
             ValueError: when `times` or `every` is below 1 or the fault is of an unknown kind.
         """
-        if times < 1:
+        if times is not None and times < 1:
             raise ValueError("times must be at least 1")
         if every < 1:
             raise ValueError("every must be at least 1")
@@ -160,6 +237,8 @@ class FaultPlan:
                     injection.seen += 1
                     if injection.seen % injection.every:
                         continue
+                    if injection.remaining is None:
+                        return injection.fault
                     injection.remaining -= 1
                     if injection.remaining <= 0:
                         self._pending.remove(injection)
@@ -171,7 +250,7 @@ class FaultPlan:
         with self._lock:
             self._pending.clear()
 
-    def pending(self) -> list[tuple[str, Fault, int]]:
-        """(route, fault, calls left) of each pending fault."""
+    def pending(self) -> list[tuple[str, Fault, int | None]]:
+        """(route, fault, calls left or None for good) of each pending fault."""
         with self._lock:
             return [(i.route, i.fault, i.remaining) for i in self._pending]

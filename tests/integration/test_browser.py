@@ -206,8 +206,6 @@ def test_a_failure_is_red_with_its_error_inline_then_reexecuted_green(page: play
     shot(page, "dashboards-102-green")
 
 
-@pytest.mark.xfail(strict=True, reason="titles in the metadata are issue 19 part 2, on another branch: once merged "
-                                       "this passes and the marker must go")
 def test_an_item_is_found_by_its_title(page: playwright_api.Page, stack: Stack) -> None:
     run_id = stack.gql.launch_run("restore_dashboards", tags={"dagster/partition": "101"})
     assert stack.gql.wait_run(run_id, timeout=120)["status"] == "SUCCESS", stack.gql.run_errors(run_id)

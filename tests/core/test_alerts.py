@@ -223,3 +223,22 @@ def test_an_alert_whose_owner_is_gone_fails_naming_the_owner(
     with pytest.raises(MissingDependency, match=r"alert 71 needs user 77, its owner \(user 77\)"):
         restorer.restore(CT.ALERT, "71")
     assert fake.all("alerts") == {}
+
+
+def test_an_alert_of_a_re_created_dashboard_is_made_anew_on_the_new_tile(origin: FakeLooker, tmp_path: Path) -> None:
+    """A hard-deleted dashboard is created again with new tiles; Looker cannot move an alert to another tile."""
+    backup = _snapshot(origin, tmp_path / "a.sqlite")
+    origin.remove("dashboards", "101")  # its alerts stay, orphaned and disabled (looker-cli #113)
+    assert origin.get("alerts", "71")["is_disabled"] is True  # type: ignore[index]
+    with _repair(origin, backup, tmp_path) as restorer:
+        assert restorer.restore(CT.DASHBOARD, "101").action is Action.CREATED
+        origin.clear_requests()
+        result = restorer.restore(CT.ALERT, "71")
+        new_tile = restorer.idmap.get("dashboard_element", "1002")
+        new_alert = restorer.idmap.get("alert", "71")
+    assert result.action is Action.CREATED and "cannot move an alert to another tile" in result.message
+    assert writes(origin) == ["DELETE /alerts/71", "POST /alerts"]
+    assert new_tile is not None and new_tile != "1002" and new_alert is not None
+    assert origin.get("alerts", "71") is None
+    alert = origin.get("alerts", new_alert)
+    assert alert is not None and (alert["dashboard_element_id"], alert["is_disabled"]) == (new_tile, False)

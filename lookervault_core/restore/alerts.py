@@ -90,21 +90,24 @@ def _tile(item_run: ItemRun) -> str | None:
     live = None if dest is None else item_run.get(lambda: item_run.sdk.dashboard_element(dest, fields=_TILE_FIELDS))
     if live is not None and (dest_dashboard is None or str(live.get("dashboard_id")) == dest_dashboard):
         return str(live["id"])
-    raise MissingDependency(
-        CT.ALERT.label, source_id, "dashboard_element", tile,
-        f"(the tile{where} that {_what(data, source_id)} watches), which Looker does not have: the tile was "
-        f"deleted or its dashboard not restored; restore dashboard {dashboard or '(unknown)'} first",
-    )
+    watcher = f"the tile{where} that {_what(data, source_id)} watches, which Looker does not have"
+    fix = (f"the tile was deleted since the backup, or dashboard {dashboard} was restored without it: restore "
+           f"dashboard {dashboard} first" if dashboard is not None else
+           "the backup does not say which dashboard it was on (the tile was gone when the backup was taken)")
+    raise MissingDependency(CT.ALERT.label, source_id, "dashboard_element", tile, f"{watcher}; {fix}")
 
 
 def _mapped(item_run: ItemRun, body: Payload) -> None:
     """Point the alert's query and investigative dashboard at their destination ids, dropping unmapped ones."""
     data = item_run.data
-    for field, kind in (("query_id", "query"), ("investigative_content_id", CT.DASHBOARD.label)):
+    refs = {"query_id": "query"}
+    if data.get("investigative_content_type") == "dashboard":
+        refs["investigative_content_id"] = CT.DASHBOARD.label
+    elif data.get("investigative_content_id") is not None:
+        body["investigative_content_id"] = data["investigative_content_id"]
+    for field, kind in refs.items():
         value = data.get(field)
-        if value is None or (field == "investigative_content_id" and data.get("investigative_content_type") != "dashboard"):
-            if value is not None:
-                body[field] = value
+        if value is None:
             continue
         dest = item_run.resolve(kind, str(value))
         if dest is not None:

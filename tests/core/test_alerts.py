@@ -32,7 +32,8 @@ Obj = Mapping[str, object]
 
 #: Alice (5) watches tile 1002 of dashboard 101; Bob (6) watches tile 1005, privately, disabled.
 _ALERTS = (
-    sample_alert("71", "1002", "101", "5"),
+    sample_alert("71", "1002", "101", "5", query_id="302", investigative_content_type="dashboard",
+                 investigative_content_id="102"),
     sample_alert("72", "1005", "101", "6", is_public=False, is_disabled=True, disabled_reason="paused",
                  comparison_type="LESS_THAN", threshold=3.5, custom_title=None),
 )
@@ -148,6 +149,9 @@ def test_snapshot_restore_into_an_empty_instance_and_snapshot_again_agree_on_ale
         assert got["dashboard_element_id"] != alert["dashboard_element_id"]
         assert got["dashboard_id"] == idmap.resolve("dashboard", str(alert["dashboard_id"]))
         assert got["owner_id"] == idmap.resolve("user", str(alert["owner_id"]))
+        if alert.get("query_id") is not None:  # the tile's query and the dashboard to investigate, mapped too
+            assert got["query_id"] == idmap.resolve("query", str(alert["query_id"])) != alert["query_id"]
+            assert got["investigative_content_id"] == idmap.resolve("dashboard", str(alert["investigative_content_id"]))
         assert _what(got) == _what(alert), source_id
 
 

@@ -40,8 +40,10 @@ def content_row(content_type: ContentType, data: Mapping[str, object], *,
     key = item_key(content_type, data)
     row_id = f"{content_type.label}::{key}" if id_form == "prefixed" else key
     blob = encode_blob(data)
-    title = data.get("title") or data.get("name")
+    title = data.get("title") or data.get("name") or data.get("custom_title")
     owner = as_int(data.get("user_id")) if content_type in _OWNED else None
+    if content_type is ContentType.ALERT:
+        owner = as_int(data.get("owner_id"))
     folder = as_str(data.get("folder_id")) if content_type in _FOLDERED else None
     return (
         row_id, content_type.value, str(title) if title else f"Untitled {key}", owner, None,

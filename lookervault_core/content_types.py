@@ -1,4 +1,4 @@
-"""The twelve content types of a LookerVault backup.
+"""The twelve content types of a LookerVault backup, and this project's own (alerts).
 
 Each type carries LookerVault's integer code (the `content_items.content_type`
 column), the SDK models it is read and written as, and the names of the SDK
@@ -40,6 +40,8 @@ class ContentType(enum.IntEnum):
     PERMISSION_SET = 10
     MODEL_SET = 11
     SCHEDULED_PLAN = 12
+    #: Not LookerVault's: codes from 100 up are this project's own (backup format notes in the README).
+    ALERT = 101
 
     @property
     def label(self) -> str:
@@ -194,6 +196,7 @@ SPECS: dict[ContentType, TypeSpec] = {
         TypeSpec(ContentType.SCHEDULED_PLAN, m.ScheduledPlan, (m.WriteScheduledPlan,),
                  "scheduled_plan", "create_scheduled_plan", "update_scheduled_plan"),
         TypeSpec(ContentType.BOARD, m.Board, (m.WriteBoard,), "board", "create_board", "update_board"),
+        TypeSpec(ContentType.ALERT, m.Alert, (m.WriteAlert,), "get_alert", "create_alert", "update_alert"),
     )
 }
 

@@ -43,6 +43,8 @@ TYPE_DEPENDENCIES: Mapping[CT, tuple[CT, ...]] = {
     CT.DASHBOARD: (CT.LOOK,),
     CT.SCHEDULED_PLAN: (CT.DASHBOARD,),
     CT.BOARD: (CT.DASHBOARD,),
+    # An alert watches a dashboard tile and runs as its owner.
+    CT.ALERT: (CT.DASHBOARD, CT.USER),
 }
 
 TYPE_ORDER: tuple[CT, ...] = tuple(
@@ -117,6 +119,10 @@ def references(content_type: CT, data: Mapping[str, object]) -> list[Ref]:
         add(CT.LOOK, data.get("look_id"), "look_id")
         add(CT.DASHBOARD, data.get("dashboard_id"), "dashboard_id")
         add(CT.USER, data.get("user_id"), "user_id", hard=False)
+    elif content_type is CT.ALERT:
+        # `dashboard_id` is the tile's dashboard, added by our snapshot (not an Alert field).
+        add(CT.DASHBOARD, data.get("dashboard_id"), f"dashboard_element_id {data.get('dashboard_element_id')}")
+        add(CT.USER, data.get("owner_id"), "owner_id")
     elif content_type is CT.BOARD:
         add(CT.USER, data.get("user_id"), "user_id", hard=False)
         for section in _list(data.get("board_sections")):

@@ -15,7 +15,11 @@ that returns it whole:
 - users from `all_users` (with `role_ids`, `group_ids`, `email` and
   `credentials_email`), roles with nested `permission_set` / `model_set` as
   LookerVault holds them, folders as `FolderBase` (`all_folders`), schedules of every user,
-  LookML models and each explore a model lists.
+  LookML models and each explore a model lists;
+- alerts of every owner (`search_alerts(all_owners=true)`, paged), under
+  this project's own type code (content_types.ContentType.ALERT), each with
+  its tile's dashboard added as `dashboard_id` (an Alert names only the
+  tile). Followers are not in the API, so not in the snapshot.
 
 Listings are paged (`limit`/`offset`) and ask only for the ids when each
 object is then read on its own (only `all_folders` and `all_scheduled_plans`,
@@ -58,7 +62,7 @@ Obj = dict[str, object]
 #: Types in the order they are written: what an object refers to comes first.
 SNAPSHOT_ORDER: tuple[CT, ...] = (
     CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.LOOKML_MODEL, CT.EXPLORE,
-    CT.FOLDER, CT.LOOK, CT.DASHBOARD, CT.SCHEDULED_PLAN, CT.BOARD,
+    CT.FOLDER, CT.LOOK, CT.DASHBOARD, CT.SCHEDULED_PLAN, CT.BOARD, CT.ALERT,
 )
 
 
@@ -179,6 +183,8 @@ class _Reader:
     skipped: list[str] = field(default_factory=list)
     #: (model, explore) names listed by the LookML models, read after the models.
     explores: list[tuple[str, str]] = field(default_factory=list)
+    #: The dashboard of each tile read, for the alerts read after the dashboards.
+    tile_dashboards: dict[str, str] = field(default_factory=dict)
 
     def read(self, ct: CT) -> Iterator[Obj]:
         readers: dict[CT, Callable[[], Iterator[Obj]]] = {
@@ -196,6 +202,7 @@ class _Reader:
             CT.DASHBOARD: self._dashboards,
             CT.SCHEDULED_PLAN: self._scheduled_plans,
             CT.BOARD: lambda: self._each(CT.BOARD, self.sdk.search_boards, self.sdk.board),
+            CT.ALERT: self._alerts,
         }
         return readers[ct]()
 
@@ -268,6 +275,8 @@ class _Reader:
         for data in self._each(CT.DASHBOARD, self.sdk.search_dashboards, self.sdk.dashboard):
             merges: dict[str, Obj | None] = {}
             for element in data.get("dashboard_elements") or []:  # type: ignore[attr-defined]
+                if isinstance(element, dict) and element.get("id") is not None:
+                    self.tile_dashboards[str(element["id"])] = str(data.get("id"))
                 merge_id = element.get("merge_result_id") if isinstance(element, dict) else None
                 if merge_id is None:
                     continue
@@ -275,6 +284,17 @@ class _Reader:
                     merges[str(merge_id)] = self._merge_query(str(merge_id))
                 if merges[str(merge_id)] is not None:
                     element["merge_result"] = merges[str(merge_id)]
+            yield data
+
+    def _alerts(self) -> Iterator[Obj]:
+        # all_owners: "(Admin only) Filter for all owners" (API description); without it,
+        # only the API user's own alerts. An alert whose tile is gone keeps its
+        # dashboard_element_id (looker-cli #113) and gets no dashboard_id here.
+        for alert in self._pages(self.sdk.search_alerts, all_owners=True):
+            data = _obj(alert)
+            dashboard = self.tile_dashboards.get(str(data.get("dashboard_element_id")))
+            if dashboard is not None:
+                data["dashboard_id"] = dashboard
             yield data
 
     def _merge_query(self, merge_id: str) -> Obj | None:

@@ -31,6 +31,8 @@ _NATURAL_KEY: dict[CT, str] = {
     CT.DASHBOARD: "title",
     CT.SCHEDULED_PLAN: "name",
     CT.BOARD: "title",
+    # Alerts have no created_at and no name: the tile and the field watched (see `_natural_key`).
+    CT.ALERT: "dashboard_element_id",
 }
 _HAS_CREATED_AT = frozenset({CT.FOLDER, CT.LOOK, CT.DASHBOARD, CT.SCHEDULED_PLAN, CT.BOARD})
 
@@ -53,6 +55,11 @@ def _natural_key(content_type: CT, data: Mapping[str, object]) -> object:
         creds = data.get("credentials_email")
         if isinstance(creds, Mapping) and creds.get("email"):
             return creds["email"]
+    if content_type is CT.ALERT:
+        field = data.get("field")
+        watched = field.get("name") if isinstance(field, Mapping) else None
+        tile = data.get("dashboard_element_id") or data.get("lookml_link_id")
+        return None if tile is None or watched is None else (str(tile), str(watched))
     return data.get(_NATURAL_KEY[content_type])
 
 

@@ -20,7 +20,7 @@ from ..errors import LookervaultError, NotFound
 from ..graph import references
 from ..idmap import IdMap
 from ..queries import build_query_catalog
-from . import access, boards, content, dashboards, lookml, prefetch
+from . import access, alerts, boards, content, dashboards, lookml, prefetch
 from .identity import identity_fields, same_object
 from .item import ItemRun, as_dict
 from .result import RestoreResult
@@ -48,6 +48,7 @@ _HANDLERS: dict[CT, Handler] = {
     CT.DASHBOARD: dashboards.restore_dashboard,
     CT.SCHEDULED_PLAN: content.restore_scheduled_plan,
     CT.BOARD: boards.restore_board,
+    CT.ALERT: alerts.restore_alert,
 }
 
 

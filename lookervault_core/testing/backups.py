@@ -894,3 +894,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def sample_alert(alert_id: str, element_id: str, dashboard_id: str, owner_id: str, **fields: object) -> Item:
+    """An alert on a tile of the sample's dashboards, as a snapshot holds it (`search_alerts`).
+
+    `dashboard_id` is not an Alert field: the snapshot adds the tile's dashboard
+    (backup-format notes in the README), so restore can name and order it.
+    """
+    return (CT.ALERT, {
+        "id": alert_id, "dashboard_element_id": element_id, "dashboard_id": dashboard_id, "owner_id": owner_id,
+        "field": {"title": "Orders Count", "name": "orders.count", "filter": None},
+        "comparison_type": "GREATER_THAN", "threshold": 100.0, "cron": "0 6 * * *",
+        "destinations": [{"destination_type": "EMAIL", "email_address": "alice@example.com",
+                          "action_hub_integration_id": None, "action_hub_form_params_json": None}],
+        "custom_title": f"Alert {alert_id}", "is_disabled": False, "is_public": True,
+        "applied_dashboard_filters": [{"filter_title": "Date", "field_name": "orders.created_date",
+                                       "filter_value": "30 days", "filter_description": None}],
+        **fields,
+    })

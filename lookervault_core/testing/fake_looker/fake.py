@@ -30,6 +30,7 @@ _BACKUP_ORDER = (
     ("DASHBOARD", "dashboards"),
     ("SCHEDULED_PLAN", "scheduled_plans"),
     ("BOARD", "boards"),
+    ("ALERT", "alerts"),
 )
 
 

@@ -28,6 +28,7 @@ from .ops import (
     upsert_query,
 )
 from .render import READ_MODELS
+from .routes.alerts import ALERT_DEFAULTS
 from .routes.dashboards import DASHBOARD_DEFAULTS
 from .routes.folders import FOLDER_FLAGS
 from .routes.looks import LOOK_DEFAULTS
@@ -328,6 +329,7 @@ _PUTTERS: dict[str, Callable[[Store, Record], Record]] = {
     "board_sections": _put_section,
     "lookml_models": lambda store, data: _put_plain(store, "lookml_models", data, key="name"),
     "explores": _put_explore,
+    "alerts": lambda store, data: _put_plain(store, "alerts", data, defaults=ALERT_DEFAULTS),
 }
 
 _REMOVERS: dict[str, Callable[[Store, str], None]] = {

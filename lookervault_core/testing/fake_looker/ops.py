@@ -38,6 +38,7 @@ __all__ = [
     "ensure_unique",
     "index_query",
     "new_record",
+    "orphan_alerts",
     "reference",
     "require",
     "require_model",
@@ -284,8 +285,24 @@ def ensure_default_layout(store: Store, dashboard_id: str) -> None:
     add_layout_components(store, layout)
 
 
+def orphan_alerts(store: Store, element_id: str) -> None:
+    """The alerts of a deleted tile: kept, pointing at the gone tile, and disabled.
+
+    Evidence: looker-cli #113 (a live instance, after gzr re-created a
+    dashboard's tiles): the alert is still listed under Admin > Alerts with no
+    dashboard, gone from the dashboard's bell icon, and "will eventually change
+    to Disabled automatically". Disabling it at once, and the reason's wording,
+    are guesses.
+    """
+    for alert_id in store.ids_by("alerts", "dashboard_element_id", element_id):
+        alert = store.tables["alerts"][alert_id]
+        store.save("alerts", {**alert, "is_disabled": True,
+                              "disabled_reason": alert.get("disabled_reason") or "Dashboard element deleted"})
+
+
 def delete_element(store: Store, element_id: str) -> None:
-    """Delete an element and its layout components."""
+    """Delete an element and its layout components; its alerts are orphaned (`orphan_alerts`)."""
+    orphan_alerts(store, element_id)
     for component_id in store.ids_by("dashboard_layout_components", "dashboard_element_id", element_id):
         store.delete("dashboard_layout_components", component_id)
     store.delete("dashboard_elements", element_id)

@@ -42,6 +42,7 @@ READ_MODELS: dict[str, type] = {
     "board_items": m.BoardItem,
     "lookml_models": m.LookmlModel,
     "explores": m.LookmlModelExplore,
+    "alerts": m.Alert,
 }
 
 _CRUD = ("index", "show", "create", "update", "destroy")
@@ -163,6 +164,7 @@ _NOT_NULL: dict[type, dict[str, object]] = {
         "url": "",
     },
     m.LookmlModel: _false("has_content", "unlimited_db_connections"),
+    m.Alert: _false("is_disabled", "is_public", "followed", "followable", "show_custom_url"),
     m.ResultMakerWithIdVisConfigAndDynamicFields: _false("total"),
     m.LookmlModelExplore: {
         **_false(
@@ -495,6 +497,17 @@ def _lookml_model(store: Store, out: Record, sh: Shape) -> None:
         out["label"] = _label(out.get("name"))
 
 
+def _alert(store: Store, out: Record, sh: Shape) -> None:
+    out["owner_display_name"] = _display_name(store.find("users", out.get("owner_id")))
+    # Guess: only public alerts can be followed (the API description says no more than
+    # "Whether or not the alert is followable"); the caller's own follow is not kept.
+    out["followable"] = bool(out.get("is_public"))
+    out["followed"] = False
+    if out.get("investigative_content_type") == "dashboard":
+        dashboard = store.find("dashboards", out.get("investigative_content_id"))
+        out["investigative_content_title"] = None if dashboard is None else dashboard.get("title")
+
+
 _RENDERERS: dict[str, _Renderer] = {
     "folders": _folder,
     "looks": _look,
@@ -515,4 +528,5 @@ _RENDERERS: dict[str, _Renderer] = {
     "board_sections": _board_section,
     "board_items": _board_item,
     "lookml_models": _lookml_model,
+    "alerts": _alert,
 }

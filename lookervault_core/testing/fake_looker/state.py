@@ -42,6 +42,7 @@ COLLECTIONS: tuple[str, ...] = (
     "lookml_models",
     "explores",
     "scheduled_plan_destinations",
+    "alerts",
 )
 
 #: Where an instance keeps its system content: the Shared and Users root folders and the "All Users" group.
@@ -81,6 +82,7 @@ _INDEXED: dict[str, tuple[str, ...]] = {
     "board_sections": ("board_id",),
     "board_items": ("board_section_id",),
     "scheduled_plan_destinations": ("scheduled_plan_id",),
+    "alerts": ("dashboard_element_id",),
 }
 
 

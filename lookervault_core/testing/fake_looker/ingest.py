@@ -32,6 +32,7 @@ from .routes.dashboards import DASHBOARD_DEFAULTS
 from .routes.folders import FOLDER_FLAGS
 from .routes.looks import LOOK_DEFAULTS
 from .routes.schedules import PLAN_DEFAULTS, replace_destinations
+from .routes.user_attributes import seed_system_attributes
 from .routes.users import USER_DEFAULTS
 from .shapes import is_id_key, shape
 from .state import Store, now_iso
@@ -387,10 +388,13 @@ def seed(store: Store, *, recorded_all_users: bool = False) -> None:
         (LOOKML_FOLDER_ID, "LookML Dashboards", {}),
     )
     for folder_id, name, flags in roots:
+        # Shared and Users have content metadata (their access); lmanage reads Shared's as
+        # content_metadata_id 1 (capturator/folder_capturation/folder_config.py, root_folder).
+        meta = {} if folder_id == LOOKML_FOLDER_ID else {"content_metadata_id": store.next_id("content_metadata")}
         _put_plain(
             store,
             "folders",
-            {"id": folder_id, "name": name, "parent_id": None, "created_at": now, **flags},
+            {"id": folder_id, "name": name, "parent_id": None, "created_at": now, **meta, **flags},
             defaults=FOLDER_FLAGS,
         )
     _put_plain(
@@ -414,6 +418,7 @@ def seed(store: Store, *, recorded_all_users: bool = False) -> None:
     _put_user(
         store, {"id": "1", "first_name": "API", "last_name": "User", "role_ids": ["1"], "group_ids": [ids["all_users"]]}
     )
+    seed_system_attributes(store)
 
 
 #: A representative subset of Looker's permission names (the Admin set holds all of them).

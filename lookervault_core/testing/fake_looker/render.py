@@ -42,6 +42,9 @@ READ_MODELS: dict[str, type] = {
     "board_items": m.BoardItem,
     "lookml_models": m.LookmlModel,
     "explores": m.LookmlModelExplore,
+    "content_metadata_accesses": m.ContentMetaGroupUser,
+    "user_attributes": m.UserAttribute,
+    "user_attribute_group_values": m.UserAttributeGroupValue,
 }
 
 _CRUD = ("index", "show", "create", "update", "destroy")

@@ -42,6 +42,9 @@ COLLECTIONS: tuple[str, ...] = (
     "lookml_models",
     "explores",
     "scheduled_plan_destinations",
+    "content_metadata_accesses",
+    "user_attributes",
+    "user_attribute_group_values",
 )
 
 #: Where an instance keeps its system content: the Shared and Users root folders and the "All Users" group.
@@ -65,7 +68,7 @@ UNIQUE_NAMES: dict[str, tuple[str | None, str, bool]] = {
 # (collection, field) pairs looked up by value; list-valued fields index each element.
 # "_unique" holds the scoped, case-folded name of UNIQUE_NAMES.
 _INDEXED: dict[str, tuple[str, ...]] = {
-    "folders": ("parent_id", "_unique"),
+    "folders": ("parent_id", "_unique", "content_metadata_id"),
     "looks": ("folder_id", "_unique"),
     "dashboards": ("folder_id", "slug", "_unique"),
     "dashboard_elements": ("dashboard_id", "look_id"),
@@ -81,6 +84,8 @@ _INDEXED: dict[str, tuple[str, ...]] = {
     "board_sections": ("board_id",),
     "board_items": ("board_section_id",),
     "scheduled_plan_destinations": ("scheduled_plan_id",),
+    "content_metadata_accesses": ("content_metadata_id",),
+    "user_attribute_group_values": ("user_attribute_id",),
 }
 
 

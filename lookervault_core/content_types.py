@@ -40,6 +40,14 @@ class ContentType(enum.IntEnum):
     PERMISSION_SET = 10
     MODEL_SET = 11
     SCHEDULED_PLAN = 12
+    # LookerVault Restore's own types, outside LookerVault's 1-12 (docs/backup-types.md):
+    # LookerVault reads rows by its own codes only, so it never sees these.
+    #: One folder's access: content metadata `inherits` and its group/user access records.
+    FOLDER_ACCESS = 110
+    #: One user attribute definition with its group values and their rank.
+    USER_ATTRIBUTE = 111
+    #: One user's own user attribute values.
+    USER_ATTRIBUTE_VALUE = 112
 
     @property
     def label(self) -> str:
@@ -49,7 +57,7 @@ class ContentType(enum.IntEnum):
     @property
     def plural(self) -> str:
         """Plural name, used for asset names and CLI arguments: `dashboards`."""
-        return self.label + "s"
+        return "folder_access" if self is ContentType.FOLDER_ACCESS else self.label + "s"
 
     @classmethod
     def parse(cls, text: str) -> ContentType:
@@ -194,6 +202,14 @@ SPECS: dict[ContentType, TypeSpec] = {
         TypeSpec(ContentType.SCHEDULED_PLAN, m.ScheduledPlan, (m.WriteScheduledPlan,),
                  "scheduled_plan", "create_scheduled_plan", "update_scheduled_plan"),
         TypeSpec(ContentType.BOARD, m.Board, (m.WriteBoard,), "board", "create_board", "update_board"),
+        # Access and attributes: their handlers (restore.folder_access, restore.user_attributes)
+        # write through their own calls; `get` is what reads one item's live state.
+        TypeSpec(ContentType.FOLDER_ACCESS, m.ContentMeta, (m.WriteContentMeta,), "content_metadata",
+                 "create_content_metadata_access", "update_content_metadata"),
+        TypeSpec(ContentType.USER_ATTRIBUTE, m.UserAttribute, (m.WriteUserAttribute,), "user_attribute",
+                 "create_user_attribute", "update_user_attribute"),
+        TypeSpec(ContentType.USER_ATTRIBUTE_VALUE, m.UserAttributeWithValue, (m.WriteUserAttributeWithValue,),
+                 "user_attribute_user_values", "set_user_attribute_user_value", "set_user_attribute_user_value"),
     )
 }
 

@@ -31,6 +31,11 @@ _NATURAL_KEY: dict[CT, str] = {
     CT.DASHBOARD: "title",
     CT.SCHEDULED_PLAN: "name",
     CT.BOARD: "title",
+    # Names are unique per instance (API description, POST /user_attributes); access and
+    # a user's values are keyed by the folder and user they belong to.
+    CT.FOLDER_ACCESS: "folder_id",
+    CT.USER_ATTRIBUTE: "name",
+    CT.USER_ATTRIBUTE_VALUE: "user_id",
 }
 _HAS_CREATED_AT = frozenset({CT.FOLDER, CT.LOOK, CT.DASHBOARD, CT.SCHEDULED_PLAN, CT.BOARD})
 

@@ -189,3 +189,50 @@ def test_same_instance_repair_puts_back_revoked_access_and_a_changed_group_value
     hidden = [v["value"] for v in origin.all("user_attribute_group_values").values()
               if v["user_attribute_id"] == attributes["db_password"]]
     assert hidden == ["s3"]
+
+
+def _restore_same_instance(fake: FakeLooker, backup: Path, idmap_path: Path, **options: bool) -> list[str]:
+    """Restore the whole backup into the instance it came from; the writes it made."""
+    fake.record_requests = True
+    fake.clear_requests()
+    with _client(fake) as client, BackupReader(backup) as reader:
+        idmap = IdMap(idmap_path, client.settings.instance_id, client.settings.instance_id)
+        try:
+            summary = restore_many(Restorer(client, reader, idmap, **options), all_keys(reader), workers=2)
+        finally:
+            idmap.close()
+    assert summary.failures == [], [f"{f.content_type.label} {f.source_id}: {f.error.message}" for f in summary.failures]
+    return _writes(fake)
+
+
+def test_access_granted_since_the_backup_is_kept_and_removed_only_with_exact_access(
+    origin: FakeLooker, tmp_path: Path
+) -> None:
+    backup = _snapshot(origin, tmp_path / "a.sqlite")
+    attributes = {a["name"]: aid for aid, a in origin.all("user_attributes").items()}
+    with _client(origin) as client:
+        sdk = client.sdk
+        ops = sdk.create_group(m.WriteGroup(name="Ops"))
+        cmid = str(next(f for f in sdk.all_folders() if f.name == "Team").content_metadata_id)
+        granted = sdk.create_content_metadata_access(m.ContentMetaGroupUser(
+            content_metadata_id=cmid, group_id=ops.id, permission_type=m.PermissionType.edit))
+        sdk.update_user_attribute_group_value(str(ops.id), attributes["region"], m.UserAttributeGroupValue(value="X"))
+
+    def region_values() -> list[tuple[object, object]]:
+        return [(v["group_id"], v["value"]) for v in sorted(
+            (v for v in origin.all("user_attribute_group_values").values()
+             if v["user_attribute_id"] == attributes["region"]), key=lambda v: int(str(v["rank"])))]
+
+    before = region_values()
+    assert _restore_same_instance(origin, backup, tmp_path / "idmap.sqlite") == []
+    assert origin.get("content_metadata_accesses", str(granted.id)) is not None
+    assert region_values() == before
+
+    writes = _restore_same_instance(origin, backup, tmp_path / "idmap.sqlite", exact_access=True)
+    assert sorted(writes) == [f"DELETE /content_metadata_access/{granted.id}",
+                              f"POST /user_attributes/{attributes['region']}/group_values"]
+    assert origin.get("content_metadata_accesses", str(granted.id)) is None
+    assert region_values() == before[:2]
+    # The hidden attribute's group value was never in the backup, and is never wiped.
+    assert [v["value"] for v in origin.all("user_attribute_group_values").values()
+            if v["user_attribute_id"] == attributes["db_password"]] == ["s3"]

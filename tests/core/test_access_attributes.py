@@ -35,10 +35,9 @@ def _client(fake: FakeLooker) -> LookerClient:
     return connect(settings_for(fake), retry=RetryPolicy(attempts=2, initial_backoff=0.0, max_backoff=0.0, jitter=0.0))
 
 
-@pytest.fixture
-def origin() -> Iterator[FakeLooker]:
-    """Server A, holding folder access and user attributes, made through the SDK."""
-    with FakeLooker(strict=True, first_id=300) as server, _client(server) as client:
+def build_access_instance(server: FakeLooker) -> None:
+    """Give `server` folder access and user attributes, through the SDK (see the module docstring)."""
+    with _client(server) as client:
         sdk = client.sdk
         sales = sdk.create_group(m.WriteGroup(name="Sales"))
         finance = sdk.create_group(m.WriteGroup(name="Finance"))
@@ -65,10 +64,17 @@ def origin() -> Iterator[FakeLooker]:
         sdk.set_user_attribute_group_values(str(secret.id), [m.UserAttributeGroupValue(group_id=sales.id, value="s3")])
         sdk.set_user_attribute_user_value(str(ann.id), str(region.id), m.WriteUserAttributeWithValue(value="APAC"))
         sdk.set_user_attribute_user_value(str(ann.id), str(secret.id), m.WriteUserAttributeWithValue(value="pw"))
+
+
+@pytest.fixture
+def origin() -> Iterator[FakeLooker]:
+    """Server A, holding folder access and user attributes."""
+    with FakeLooker(strict=True, first_id=300) as server:
+        build_access_instance(server)
         yield server
 
 
-def _snapshot(fake: FakeLooker, out: Path) -> Path:
+def snapshot(fake: FakeLooker, out: Path) -> Path:
     with _client(fake) as client:
         take_snapshot(client, out)
     return out
@@ -112,7 +118,7 @@ def _canonical(ct: CT, data: Obj, ref: Callable[[CT, object], object]) -> object
 def test_snapshot_restore_into_an_empty_instance_and_snapshot_again_agree(
     origin: FakeLooker, fake: FakeLooker, make_restorer: Callable[..., Restorer], tmp_path: Path
 ) -> None:
-    a = _items(_snapshot(origin, tmp_path / "a.sqlite"))
+    a = _items(snapshot(origin, tmp_path / "a.sqlite"))
     # What A holds: the Team folder's own access, Inner inheriting, one custom attribute of
     # each kind (system ones left out), Ann's own values with the hidden one blank.
     team = next(d for (ct, _), d in a.items() if ct is CT.FOLDER_ACCESS and d["name"] == "Team")
@@ -127,7 +133,7 @@ def test_snapshot_restore_into_an_empty_instance_and_snapshot_again_agree(
     restorer = make_restorer(tmp_path / "a.sqlite")  # another instance: every id mapped
     summary = restore_many(restorer, all_keys(restorer.backup), workers=4)
     assert summary.failures == [], [f"{f.content_type.label} {f.source_id}: {f.error.message}" for f in summary.failures]
-    b = _items(_snapshot(fake, tmp_path / "b.sqlite"))
+    b = _items(snapshot(fake, tmp_path / "b.sqlite"))
     idmap = restorer.idmap
 
     def mapped(ct: CT, source_id: object) -> object:
@@ -152,7 +158,7 @@ def _writes(fake: FakeLooker) -> list[str]:
 def test_same_instance_repair_puts_back_revoked_access_and_a_changed_group_value_and_nothing_else(
     origin: FakeLooker, make_restorer: Callable[..., Restorer], tmp_path: Path
 ) -> None:
-    backup = _snapshot(origin, tmp_path / "a.sqlite")
+    backup = snapshot(origin, tmp_path / "a.sqlite")
     groups = {g["name"]: gid for gid, g in origin.all("groups").items()}
     attributes = {a["name"]: aid for aid, a in origin.all("user_attributes").items()}
     with _client(origin) as client:
@@ -208,7 +214,7 @@ def _restore_same_instance(fake: FakeLooker, backup: Path, idmap_path: Path, **o
 def test_access_granted_since_the_backup_is_kept_and_removed_only_with_exact_access(
     origin: FakeLooker, tmp_path: Path
 ) -> None:
-    backup = _snapshot(origin, tmp_path / "a.sqlite")
+    backup = snapshot(origin, tmp_path / "a.sqlite")
     attributes = {a["name"]: aid for aid, a in origin.all("user_attributes").items()}
     with _client(origin) as client:
         sdk = client.sdk

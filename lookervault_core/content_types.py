@@ -1,4 +1,4 @@
-"""The twelve content types of a LookerVault backup.
+"""The content types of a LookerVault backup: LookerVault's twelve, and this project's access and attributes.
 
 Each type carries LookerVault's integer code (the `content_items.content_type`
 column), the SDK models it is read and written as, and the names of the SDK
@@ -40,7 +40,7 @@ class ContentType(enum.IntEnum):
     PERMISSION_SET = 10
     MODEL_SET = 11
     SCHEDULED_PLAN = 12
-    # LookerVault Restore's own types, outside LookerVault's 1-12 (docs/backup-types.md):
+    # LookerVault Restore's own types, outside LookerVault's 1-12 (docs/access-and-attributes.md):
     # LookerVault reads rows by its own codes only, so it never sees these.
     #: One folder's access: content metadata `inherits` and its group/user access records.
     FOLDER_ACCESS = 110

@@ -15,7 +15,10 @@ that returns it whole:
 - users from `all_users` (with `role_ids`, `group_ids`, `email` and
   `credentials_email`), roles with nested `permission_set` / `model_set` as
   LookerVault holds them, folders as `FolderBase` (`all_folders`), schedules of every user,
-  LookML models and each explore a model lists.
+  LookML models and each explore a model lists;
+- what LookerVault does not capture, as types of its own (codes 110-112,
+  docs/access-and-attributes.md): each folder's access, user attributes with
+  their group values, users' own attribute values.
 
 Listings are paged (`limit`/`offset`) and ask only for the ids when each
 object is then read on its own (only `all_folders` and `all_scheduled_plans`,
@@ -270,7 +273,7 @@ class _Reader:
             yield _obj(folder)
 
     def _folder_access(self) -> Iterator[Obj]:
-        """Each folder's `inherits` and access records (docs/backup-types.md).
+        """Each folder's `inherits` and access records (docs/access-and-attributes.md).
 
         Personal folders (and folders inside them) and embed folders are left
         out, as lmanage leaves them (capturator/folder_capturation): Looker

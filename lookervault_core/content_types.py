@@ -55,6 +55,11 @@ class ContentType(enum.IntEnum):
         return self.name.lower()
 
     @property
+    def in_lookervault(self) -> bool:
+        """Whether LookerVault itself has this type (codes 1-12); the others are this project's own."""
+        return self.value <= 12
+
+    @property
     def plural(self) -> str:
         """Plural name, used for asset names and CLI arguments: `dashboards`."""
         return "folder_access" if self is ContentType.FOLDER_ACCESS else self.label + "s"

@@ -242,3 +242,14 @@ def test_access_granted_since_the_backup_is_kept_and_removed_only_with_exact_acc
     # The hidden attribute's group value was never in the backup, and is never wiped.
     assert [v["value"] for v in origin.all("user_attribute_group_values").values()
             if v["user_attribute_id"] == attributes["db_password"]] == ["s3"]
+
+
+def test_a_fake_loaded_from_the_snapshot_holds_the_same_access_and_attributes(
+    origin: FakeLooker, tmp_path: Path
+) -> None:
+    a = _items(snapshot(origin, tmp_path / "a.sqlite"))
+    with FakeLooker(strict=True) as loaded:
+        loaded.load_backup(tmp_path / "a.sqlite")
+        b = _items(snapshot(loaded, tmp_path / "b.sqlite"))
+    assert {k: _canonical(k[0], d, lambda _ct, i: str(i)) for k, d in a.items()} == \
+        {k: _canonical(k[0], d, lambda _ct, i: str(i)) for k, d in b.items()}

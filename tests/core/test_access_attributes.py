@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+import requests
 from looker_sdk.sdk.api40 import models as m
 
 from lookervault_core.backup import BackupItem, BackupReader
@@ -23,12 +24,14 @@ from lookervault_core.looker import LookerClient, RetryPolicy, connect
 from lookervault_core.restore import Restorer, restore_many
 from lookervault_core.snapshot import take_snapshot
 from lookervault_core.testing.fake_looker import FakeLooker
+from lookervault_core.testing.spec_check import find_spec, validate_requests, validate_response
 
 from ..conftest import settings_for
 from .test_restore import all_keys
 
 Obj = Mapping[str, object]
 _WRITES = {"POST", "PATCH", "PUT", "DELETE"}
+SPEC = find_spec()
 
 
 def _client(fake: FakeLooker) -> LookerClient:
@@ -253,3 +256,66 @@ def test_a_fake_loaded_from_the_snapshot_holds_the_same_access_and_attributes(
         b = _items(snapshot(loaded, tmp_path / "b.sqlite"))
     assert {k: _canonical(k[0], d, lambda _ct, i: str(i)) for k, d in a.items()} == \
         {k: _canonical(k[0], d, lambda _ct, i: str(i)) for k, d in b.items()}
+
+
+@pytest.mark.skipif(SPEC is None, reason="shared/looker-api/Looker.4.0.oas.json not found beside the repo")
+def test_requests_of_access_and_attribute_restores_match_the_spec(
+    origin: FakeLooker, fake: FakeLooker, make_restorer: Callable[..., Restorer], tmp_path: Path
+) -> None:
+    assert SPEC is not None
+    backup = snapshot(origin, tmp_path / "a.sqlite")
+    fake.record_requests = True
+    restorer = make_restorer(backup)
+    assert restore_many(restorer, all_keys(restorer.backup), workers=4).failures == []
+    # Drift on B that an exact restore undoes with every other call: raise Sales to edit (PUT),
+    # grant Ops (DELETE), make Inner stop inheriting (PATCH inherits), change a group value and a user value.
+    groups = {g["name"]: gid for gid, g in fake.all("groups").items()}
+    attributes = {a["name"]: aid for aid, a in fake.all("user_attributes").items()}
+    folders = {f["name"]: f for f in fake.all("folders").values()}
+    with _client(fake) as client:
+        sdk = client.sdk
+        team = str(folders["Team"]["content_metadata_id"])
+        sales = next(a for a in sdk.all_content_metadata_accesses(team) if a.group_id == groups["Sales"])
+        sdk.update_content_metadata_access(str(sales.id), m.ContentMetaGroupUser(
+            content_metadata_id=team, group_id=groups["Sales"], permission_type=m.PermissionType.edit))
+        ops = sdk.create_group(m.WriteGroup(name="Ops"))
+        sdk.create_content_metadata_access(m.ContentMetaGroupUser(
+            content_metadata_id=team, group_id=ops.id, permission_type=m.PermissionType.view))
+        sdk.update_content_metadata(str(folders["Inner"]["content_metadata_id"]), m.WriteContentMeta(inherits=False))
+        sdk.update_user_attribute_group_value(groups["Sales"], attributes["region"], m.UserAttributeGroupValue(value="X"))
+        ann = next(u for u in sdk.all_users() if u.first_name == "Ann")
+        sdk.set_user_attribute_user_value(str(ann.id), attributes["region"], m.WriteUserAttributeWithValue(value="Y"))
+    exact = make_restorer(backup, exact_access=True)
+    assert restore_many(exact, all_keys(exact.backup), workers=4).failures == []
+
+    sent = [r for r in fake.requests if r.path != "/login"]
+    written = {f"{r.method} {r.path.split('/')[1]}" for r in sent if r.method in _WRITES}
+    assert {"POST content_metadata_access", "PUT content_metadata_access", "DELETE content_metadata_access",
+            "PATCH content_metadata", "POST user_attributes", "PATCH groups", "PATCH users"} <= written, written
+    problems = validate_requests(SPEC, sent)
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.skipif(SPEC is None, reason="shared/looker-api/Looker.4.0.oas.json not found beside the repo")
+def test_the_fakes_access_and_attribute_answers_match_the_spec(origin: FakeLooker) -> None:
+    assert SPEC is not None
+    from .test_fake_looker import api
+
+    session = requests.Session()
+    login = session.post(api(origin, "/login"), data={"client_id": origin.client_id,
+                                                      "client_secret": origin.client_secret})
+    session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    team = next(f for f in origin.all("folders").values() if f["name"] == "Team")
+    region = next(aid for aid, a in origin.all("user_attributes").items() if a["name"] == "region")
+    ann = next(uid for uid, u in origin.all("users").items() if u["first_name"] == "Ann")
+    paths = [f"/content_metadata/{team['content_metadata_id']}",
+             f"/content_metadata_access?content_metadata_id={team['content_metadata_id']}",
+             "/user_attributes", f"/user_attributes/{region}", f"/user_attributes/{region}/group_values",
+             f"/users/{ann}/attribute_values"]
+    problems: list[str] = []
+    for path in paths:
+        answer = session.get(api(origin, path))
+        assert answer.status_code == 200, (path, answer.text)
+        problems += validate_response(SPEC, "GET", path.partition("?")[0], 200, answer.json())
+    session.close()
+    assert problems == [], "\n".join(problems)

@@ -1,4 +1,4 @@
-"""The twelve content types of a LookerVault backup, and this project's own (alerts).
+"""The content types of a LookerVault backup: LookerVault's twelve, and this project's own (alerts, access, attributes).
 
 Each type carries LookerVault's integer code (the `content_items.content_type`
 column), the SDK models it is read and written as, and the names of the SDK
@@ -40,8 +40,16 @@ class ContentType(enum.IntEnum):
     PERMISSION_SET = 10
     MODEL_SET = 11
     SCHEDULED_PLAN = 12
-    #: Not LookerVault's: codes from 100 up are this project's own (backup format notes in the README).
+    #: Not LookerVault's: codes from 100 up are this project's own (docs/backup-format.md).
     ALERT = 101
+    # LookerVault Restore's own types, outside LookerVault's 1-12 (docs/access-and-attributes.md):
+    # LookerVault reads rows by its own codes only, so it never sees these.
+    #: One folder's access: content metadata `inherits` and its group/user access records.
+    FOLDER_ACCESS = 110
+    #: One user attribute definition with its group values and their rank.
+    USER_ATTRIBUTE = 111
+    #: One user's own user attribute values.
+    USER_ATTRIBUTE_VALUE = 112
 
     @property
     def label(self) -> str:
@@ -49,9 +57,14 @@ class ContentType(enum.IntEnum):
         return self.name.lower()
 
     @property
+    def in_lookervault(self) -> bool:
+        """Whether LookerVault itself has this type (codes 1-12); the others are this project's own."""
+        return self.value <= 12
+
+    @property
     def plural(self) -> str:
         """Plural name, used for asset names and CLI arguments: `dashboards`."""
-        return self.label + "s"
+        return "folder_access" if self is ContentType.FOLDER_ACCESS else self.label + "s"
 
     @classmethod
     def parse(cls, text: str) -> ContentType:
@@ -197,6 +210,14 @@ SPECS: dict[ContentType, TypeSpec] = {
                  "scheduled_plan", "create_scheduled_plan", "update_scheduled_plan"),
         TypeSpec(ContentType.BOARD, m.Board, (m.WriteBoard,), "board", "create_board", "update_board"),
         TypeSpec(ContentType.ALERT, m.Alert, (m.WriteAlert,), "get_alert", "create_alert", "update_alert"),
+        # Access and attributes: their handlers (restore.folder_access, restore.user_attributes)
+        # write through their own calls; `get` is what reads one item's live state.
+        TypeSpec(ContentType.FOLDER_ACCESS, m.ContentMeta, (m.WriteContentMeta,), "content_metadata",
+                 "create_content_metadata_access", "update_content_metadata"),
+        TypeSpec(ContentType.USER_ATTRIBUTE, m.UserAttribute, (m.WriteUserAttribute,), "user_attribute",
+                 "create_user_attribute", "update_user_attribute"),
+        TypeSpec(ContentType.USER_ATTRIBUTE_VALUE, m.UserAttributeWithValue, (m.WriteUserAttributeWithValue,),
+                 "user_attribute_user_values", "set_user_attribute_user_value", "set_user_attribute_user_value"),
     )
 }
 

@@ -45,6 +45,11 @@ TYPE_DEPENDENCIES: Mapping[CT, tuple[CT, ...]] = {
     CT.BOARD: (CT.DASHBOARD,),
     # An alert watches a dashboard tile and runs as its owner.
     CT.ALERT: (CT.DASHBOARD, CT.USER),
+    # Access names folders, groups and users; group values name groups; a user's own
+    # values name the user and the attribute.
+    CT.FOLDER_ACCESS: (CT.FOLDER, CT.GROUP, CT.USER),
+    CT.USER_ATTRIBUTE: (CT.GROUP,),
+    CT.USER_ATTRIBUTE_VALUE: (CT.USER, CT.USER_ATTRIBUTE),
 }
 
 TYPE_ORDER: tuple[CT, ...] = tuple(
@@ -132,6 +137,21 @@ def references(content_type: CT, data: Mapping[str, object]) -> list[Ref]:
                 if isinstance(item, Mapping):
                     add(CT.DASHBOARD, item.get("dashboard_id"), f"board_items[{item.get('id')}].dashboard_id")
                     add(CT.LOOK, item.get("look_id"), f"board_items[{item.get('id')}].look_id")
+    elif content_type is CT.FOLDER_ACCESS:
+        add(CT.FOLDER, data.get("folder_id"), "folder_id")
+        for access in _list(data.get("accesses")):
+            if isinstance(access, Mapping):
+                add(CT.GROUP, access.get("group_id"), "accesses.group_id")
+                add(CT.USER, access.get("user_id"), "accesses.user_id")
+    elif content_type is CT.USER_ATTRIBUTE:
+        for value in _list(data.get("group_values")):
+            if isinstance(value, Mapping):
+                add(CT.GROUP, value.get("group_id"), "group_values.group_id")
+    elif content_type is CT.USER_ATTRIBUTE_VALUE:
+        add(CT.USER, data.get("user_id"), "user_id")
+        for value in _list(data.get("values")):
+            if isinstance(value, Mapping):
+                add(CT.USER_ATTRIBUTE, value.get("user_attribute_id"), "values.user_attribute_id")
     return refs
 
 

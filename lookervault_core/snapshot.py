@@ -20,6 +20,9 @@ that returns it whole:
   this project's own type code (content_types.ContentType.ALERT), each with
   its tile's dashboard added as `dashboard_id` (an Alert names only the
   tile). Followers are not in the API, so not in the snapshot.
+- what LookerVault does not capture, as types of its own (codes 110-112,
+  docs/access-and-attributes.md): each folder's access, user attributes with
+  their group values, users' own attribute values.
 
 Listings are paged (`limit`/`offset`) and ask only for the ids when each
 object is then read on its own (only `all_folders` and `all_scheduled_plans`,
@@ -46,6 +49,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attr
 from looker_sdk.sdk.api40.methods import Looker40SDK
+from looker_sdk.sdk.api40.models import DelimSequence
 
 from ._backup_writer import BackupWriter
 from .content_types import ContentType as CT
@@ -57,12 +61,16 @@ if TYPE_CHECKING:
 __all__ = ["SNAPSHOT_ORDER", "Progress", "SnapshotProgress", "SnapshotSummary", "plain", "take_snapshot"]
 
 T = TypeVar("T")
+#: UserAttributeWithValue.source of a value set on the user itself. A guess: the API
+#: description says only "How user got this value"; the fake answers the same.
+_USER_SOURCE = "user"
 Obj = dict[str, object]
 
 #: Types in the order they are written: what an object refers to comes first.
 SNAPSHOT_ORDER: tuple[CT, ...] = (
     CT.PERMISSION_SET, CT.MODEL_SET, CT.ROLE, CT.GROUP, CT.USER, CT.LOOKML_MODEL, CT.EXPLORE,
     CT.FOLDER, CT.LOOK, CT.DASHBOARD, CT.SCHEDULED_PLAN, CT.BOARD, CT.ALERT,
+    CT.FOLDER_ACCESS, CT.USER_ATTRIBUTE, CT.USER_ATTRIBUTE_VALUE,
 )
 
 
@@ -185,6 +193,8 @@ class _Reader:
     explores: list[tuple[str, str]] = field(default_factory=list)
     #: The dashboard of each tile read, for the alerts read after the dashboards.
     tile_dashboards: dict[str, str] = field(default_factory=dict)
+    #: Reads more than one type needs (the custom user attributes).
+    cache: dict[str, list[Obj]] = field(default_factory=dict)
 
     def read(self, ct: CT) -> Iterator[Obj]:
         readers: dict[CT, Callable[[], Iterator[Obj]]] = {
@@ -203,6 +213,9 @@ class _Reader:
             CT.SCHEDULED_PLAN: self._scheduled_plans,
             CT.BOARD: lambda: self._each(CT.BOARD, self.sdk.search_boards, self.sdk.board),
             CT.ALERT: self._alerts,
+            CT.FOLDER_ACCESS: self._folder_access,
+            CT.USER_ATTRIBUTE: self._user_attributes,
+            CT.USER_ATTRIBUTE_VALUE: self._user_attribute_values,
         }
         return readers[ct]()
 
@@ -265,6 +278,64 @@ class _Reader:
         # and it returns FolderBase, what LookerVault's folder rows hold.
         for folder in self.client.call(lambda: self.sdk.all_folders()):
             yield _obj(folder)
+
+    def _folder_access(self) -> Iterator[Obj]:
+        """Each folder's `inherits` and access records (docs/access-and-attributes.md).
+
+        Personal folders (and folders inside them) and embed folders are left
+        out, as lmanage leaves them (capturator/folder_capturation): Looker
+        gives their access with the user. The LookML Dashboards folder has no
+        content metadata.
+        """
+        folders = self.client.call(lambda: self.sdk.all_folders(
+            fields="id,name,parent_id,content_metadata_id,is_personal,is_personal_descendant,is_embed"))
+        for folder in folders:
+            cmid = folder.content_metadata_id
+            if cmid is None or folder.is_personal or folder.is_personal_descendant or folder.is_embed:
+                continue
+            meta = self._get(f"content metadata {cmid}", functools.partial(self.sdk.content_metadata, str(cmid)))
+            if meta is None:
+                continue
+            accesses = self.client.call(functools.partial(self.sdk.all_content_metadata_accesses, str(cmid)))
+            yield {
+                "id": str(folder.id), "folder_id": str(folder.id), "name": folder.name,
+                "content_metadata_id": str(cmid), "inherits": bool(meta.inherits),
+                "accesses": sorted(({"group_id": a.group_id, "user_id": a.user_id,
+                                     "permission_type": plain(a.permission_type)} for a in accesses),
+                                   key=lambda a: (str(a["group_id"]), str(a["user_id"]))),
+            }
+
+    def _custom_attributes(self) -> list[Obj]:
+        """User attribute definitions, system ones left out (lmanage and looker_deployer skip `is_system`)."""
+        if "attributes" not in self.cache:
+            listed = self.client.call(lambda: self.sdk.all_user_attributes(sorts="id"))
+            self.cache["attributes"] = [_obj(a) for a in listed if not a.is_system]
+        return self.cache["attributes"]
+
+    def _user_attributes(self) -> Iterator[Obj]:
+        for attribute in self._custom_attributes():
+            attr_id = str(attribute["id"])
+            # In precedence order (API description, all_user_attribute_group_values); a hidden
+            # attribute's values come back null: write-only, recorded as hidden.
+            values = self.client.call(functools.partial(self.sdk.all_user_attribute_group_values, attr_id))
+            yield {**attribute, "group_values": [
+                {"group_id": v.group_id, "value": v.value, "rank": v.rank, "value_is_hidden": bool(v.value_is_hidden)}
+                for v in values]}
+
+    def _user_attribute_values(self) -> Iterator[Obj]:
+        """Each user's own values (not those from groups or defaults), one item per user that has any."""
+        names = {str(a["id"]): a.get("name") for a in self._custom_attributes()}
+        if not names:
+            return
+        for listed in self._pages(self.sdk.all_users, fields="id", sorts="id"):
+            user_id = str(listed.id)
+            found = self._get(f"user {user_id} attribute values", functools.partial(
+                self.sdk.user_attribute_user_values, user_id, user_attribute_ids=DelimSequence(list(names))))
+            own = [v for v in found or [] if v.source == _USER_SOURCE and str(v.user_attribute_id) in names]
+            if own:
+                yield {"id": user_id, "user_id": user_id, "values": [
+                    {"user_attribute_id": str(v.user_attribute_id), "name": v.name, "value": v.value,
+                     "value_is_hidden": bool(v.value_is_hidden)} for v in own]}
 
     def _scheduled_plans(self) -> Iterator[Obj]:
         # Not paged: the API's all_scheduled_plans takes no limit/offset (LookerVault reads it so).

@@ -33,6 +33,11 @@ _NATURAL_KEY: dict[CT, str] = {
     CT.BOARD: "title",
     # Alerts have no created_at and no name: the tile and the field watched (see `_natural_key`).
     CT.ALERT: "dashboard_element_id",
+    # Names are unique per instance (API description, POST /user_attributes); access and
+    # a user's values are keyed by the folder and user they belong to.
+    CT.FOLDER_ACCESS: "folder_id",
+    CT.USER_ATTRIBUTE: "name",
+    CT.USER_ATTRIBUTE_VALUE: "user_id",
 }
 _HAS_CREATED_AT = frozenset({CT.FOLDER, CT.LOOK, CT.DASHBOARD, CT.SCHEDULED_PLAN, CT.BOARD})
 

@@ -20,7 +20,7 @@ from ..errors import LookervaultError, NotFound
 from ..graph import references
 from ..idmap import IdMap
 from ..queries import build_query_catalog
-from . import access, alerts, boards, content, dashboards, lookml, prefetch
+from . import access, alerts, boards, content, dashboards, folder_access, lookml, prefetch, user_attributes
 from .identity import identity_fields, same_object
 from .item import ItemRun, as_dict
 from .result import RestoreResult
@@ -49,11 +49,14 @@ _HANDLERS: dict[CT, Handler] = {
     CT.SCHEDULED_PLAN: content.restore_scheduled_plan,
     CT.BOARD: boards.restore_board,
     CT.ALERT: alerts.restore_alert,
+    CT.FOLDER_ACCESS: folder_access.restore_folder_access,
+    CT.USER_ATTRIBUTE: user_attributes.restore_user_attribute,
+    CT.USER_ATTRIBUTE_VALUE: user_attributes.restore_user_attribute_values,
 }
 
 
 #: Types whose handler reads its live object with `ItemRun.counterpart(sdk.<spec.get>)`.
-_COUNTERPART_READ = frozenset(_HANDLERS) - {CT.LOOKML_MODEL, CT.EXPLORE}
+_COUNTERPART_READ = frozenset(_HANDLERS) - {CT.LOOKML_MODEL, CT.EXPLORE, CT.FOLDER_ACCESS, CT.USER_ATTRIBUTE_VALUE}
 
 
 #: Reads a type's handler makes before its first write, keyed as it makes them with `ItemRun.read`.

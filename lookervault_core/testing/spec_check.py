@@ -41,6 +41,16 @@ _READ_ONLY_EXEMPT = (
     # import copies it onto every tile, and the SDK's Write model keeps it.
     (re.compile(r"(POST /dashboard_elements|PATCH /dashboard_elements/[^/]+)"),
      re.compile(r"result_maker\.filterables\.\d+\.listen")),
+    # The body is the read model ContentMetaGroupUser, every property readOnly, yet the
+    # call says nothing without them: lmanage sends content_metadata_id, permission_type
+    # and group_id on both (create_content_metadata_access, update_content_metadata_access).
+    (re.compile(r"(POST /content_metadata_access|PUT /content_metadata_access/[^/]+)"),
+     re.compile(r"content_metadata_id|permission_type|group_id|user_id")),
+    # UserAttributeGroupValue is all readOnly too: looker_deployer sets group_values with
+    # group_id and value (deploy_user_attributes.py), the description's own text asks for
+    # `rank` on each item, and lmanage patches one group's `value` (add_group_values_to_ua).
+    (re.compile(r"POST /user_attributes/[^/]+/group_values"), re.compile(r"\d+\.(group_id|value|rank)")),
+    (re.compile(r"PATCH /groups/[^/]+/attribute_values/[^/]+"), re.compile(r"value")),
 )
 
 

@@ -295,6 +295,12 @@ class FakeLooker:
                         ingest.ensure_query(self._store, query_id, model_name)
                     ingest.ensure_model(self._store, model_name)
                     ingest.put(self._store, collection, data)
+            for content_type, put in ((ContentType.USER_ATTRIBUTE, ingest.put_user_attribute),
+                                      (ContentType.FOLDER_ACCESS, ingest.put_folder_access),
+                                      (ContentType.USER_ATTRIBUTE_VALUE, ingest.put_user_attribute_values)):
+                for item in reader.items(content_type):
+                    if isinstance(item, BackupItem) and item.row.deleted_at is None:
+                        put(self._store, item.data)
 
     @staticmethod
     def collections() -> tuple[str, ...]:

@@ -33,6 +33,7 @@ from .routes.dashboards import DASHBOARD_DEFAULTS
 from .routes.folders import FOLDER_FLAGS
 from .routes.looks import LOOK_DEFAULTS
 from .routes.schedules import PLAN_DEFAULTS, replace_destinations
+from .routes.user_attributes import seed_system_attributes
 from .routes.users import USER_DEFAULTS
 from .shapes import is_id_key, shape
 from .state import Store, now_iso
@@ -389,10 +390,13 @@ def seed(store: Store, *, recorded_all_users: bool = False) -> None:
         (LOOKML_FOLDER_ID, "LookML Dashboards", {}),
     )
     for folder_id, name, flags in roots:
+        # Shared and Users have content metadata (their access); lmanage reads Shared's as
+        # content_metadata_id 1 (capturator/folder_capturation/folder_config.py, root_folder).
+        meta = {} if folder_id == LOOKML_FOLDER_ID else {"content_metadata_id": store.next_id("content_metadata")}
         _put_plain(
             store,
             "folders",
-            {"id": folder_id, "name": name, "parent_id": None, "created_at": now, **flags},
+            {"id": folder_id, "name": name, "parent_id": None, "created_at": now, **meta, **flags},
             defaults=FOLDER_FLAGS,
         )
     _put_plain(
@@ -416,6 +420,7 @@ def seed(store: Store, *, recorded_all_users: bool = False) -> None:
     _put_user(
         store, {"id": "1", "first_name": "API", "last_name": "User", "role_ids": ["1"], "group_ids": [ids["all_users"]]}
     )
+    seed_system_attributes(store)
 
 
 #: A representative subset of Looker's permission names (the Admin set holds all of them).
@@ -446,3 +451,45 @@ ADMIN_PERMISSIONS: tuple[str, ...] = (
     "sudo",
     "use_sql_runner",
 )
+
+
+def put_folder_access(store: Store, data: Mapping[str, object]) -> None:
+    """A backup's folder access row (docs/access-and-attributes.md) made live on its folder."""
+    folder = store.find("folders", data.get("folder_id"))
+    if folder is None:
+        return
+    cmid = str(folder.get("content_metadata_id") or data.get("content_metadata_id") or store.next_id("content_metadata"))
+    store.save("folders", {**folder, "content_metadata_id": cmid, "_inherits": bool(data.get("inherits"))})
+    for old in store.by("content_metadata_accesses", "content_metadata_id", cmid):
+        store.delete("content_metadata_accesses", str(old["id"]))
+    for access in data.get("accesses") or []:  # type: ignore[attr-defined]
+        if isinstance(access, Mapping):
+            _put_plain(store, "content_metadata_accesses", {
+                **{k: access.get(k) for k in ("group_id", "user_id", "permission_type")},
+                "content_metadata_id": cmid})
+
+
+def put_user_attribute(store: Store, data: Mapping[str, object]) -> None:
+    """A backup's user attribute with its group values (hidden ones stay null: the backup never has them)."""
+    record = _normalise({k: v for k, v in data.items() if k != "group_values"})
+    _put_plain(store, "user_attributes", record)
+    attr_id = str(record["id"])
+    for old in store.by("user_attribute_group_values", "user_attribute_id", attr_id):
+        store.delete("user_attribute_group_values", str(old["id"]))
+    for value in data.get("group_values") or []:  # type: ignore[attr-defined]
+        if isinstance(value, Mapping):
+            _put_plain(store, "user_attribute_group_values", {
+                "group_id": str(value.get("group_id")), "value": value.get("value"), "rank": value.get("rank"),
+                "user_attribute_id": attr_id})
+
+
+def put_user_attribute_values(store: Store, data: Mapping[str, object]) -> None:
+    """A backup's own values of one user (hidden ones are not in a backup, so not set)."""
+    user = store.find("users", data.get("user_id"))
+    if user is None:
+        return
+    own = dict(user.get("_attribute_values") or {})  # type: ignore[call-overload]
+    for value in data.get("values") or []:  # type: ignore[attr-defined]
+        if isinstance(value, Mapping) and not (value.get("value_is_hidden") and value.get("value") is None):
+            own[str(value.get("user_attribute_id"))] = value.get("value")
+    store.save("users", {**user, "_attribute_values": own})

@@ -43,6 +43,9 @@ READ_MODELS: dict[str, type] = {
     "lookml_models": m.LookmlModel,
     "explores": m.LookmlModelExplore,
     "alerts": m.Alert,
+    "content_metadata_accesses": m.ContentMetaGroupUser,
+    "user_attributes": m.UserAttribute,
+    "user_attribute_group_values": m.UserAttributeGroupValue,
 }
 
 _CRUD = ("index", "show", "create", "update", "destroy")
@@ -69,6 +72,10 @@ _CAN: dict[str, dict[str, bool]] = {
     "board_items": dict.fromkeys(_CRUD, True),
     "lookml_models": dict.fromkeys((*_CRUD, "explore"), True),
     "credentials_email": dict.fromkeys(("show_password_reset_url", "create", "update", "destroy", "show"), True),
+    "content_metadata_accesses": dict.fromkeys(_CRUD, True),
+    # API description, POST /user_attributes: `can.set_value` says whether a user's value can be set.
+    "user_attributes": dict.fromkeys((*_CRUD, "set_value"), True),
+    "user_attribute_group_values": dict.fromkeys(_CRUD, True),
 }
 
 _Renderer = Callable[[Store, Record, Shape], None]
@@ -165,6 +172,11 @@ _NOT_NULL: dict[type, dict[str, object]] = {
     },
     m.LookmlModel: _false("has_content", "unlimited_db_connections"),
     m.Alert: _false("is_disabled", "is_public", "followed", "followable", "show_custom_url"),
+    m.UserAttribute: _false("is_system", "is_permanent", "value_is_hidden", "user_can_view", "user_can_edit",
+                            "needed_for_ci_run"),
+    m.UserAttributeGroupValue: _false("value_is_hidden"),
+    m.UserAttributeWithValue: _false("user_can_edit", "value_is_hidden"),
+    m.ContentMeta: _false("inherits"),
     m.ResultMakerWithIdVisConfigAndDynamicFields: _false("total"),
     m.LookmlModelExplore: {
         **_false(

@@ -43,6 +43,9 @@ COLLECTIONS: tuple[str, ...] = (
     "explores",
     "scheduled_plan_destinations",
     "alerts",
+    "content_metadata_accesses",
+    "user_attributes",
+    "user_attribute_group_values",
 )
 
 #: Where an instance keeps its system content: the Shared and Users root folders and the "All Users" group.
@@ -66,7 +69,7 @@ UNIQUE_NAMES: dict[str, tuple[str | None, str, bool]] = {
 # (collection, field) pairs looked up by value; list-valued fields index each element.
 # "_unique" holds the scoped, case-folded name of UNIQUE_NAMES.
 _INDEXED: dict[str, tuple[str, ...]] = {
-    "folders": ("parent_id", "_unique"),
+    "folders": ("parent_id", "_unique", "content_metadata_id"),
     "looks": ("folder_id", "_unique"),
     "dashboards": ("folder_id", "slug", "_unique"),
     "dashboard_elements": ("dashboard_id", "look_id"),
@@ -83,6 +86,8 @@ _INDEXED: dict[str, tuple[str, ...]] = {
     "board_items": ("board_section_id",),
     "scheduled_plan_destinations": ("scheduled_plan_id",),
     "alerts": ("dashboard_element_id",),
+    "content_metadata_accesses": ("content_metadata_id",),
+    "user_attribute_group_values": ("user_attribute_id",),
 }
 
 

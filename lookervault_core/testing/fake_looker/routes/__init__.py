@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..router import Router
-from . import alerts, boards, dashboards, folders, groups, lookml, looks, roles, schedules, session, users
+from . import (alerts, boards, content_access, dashboards, folders, groups, lookml, looks, roles, schedules,
+               session, user_attributes, users)
 
 __all__ = ["build_router"]
 
@@ -11,6 +12,7 @@ __all__ = ["build_router"]
 def build_router() -> Router:
     """A router with every route of the fake."""
     router = Router()
-    for module in (session, folders, looks, dashboards, users, groups, roles, schedules, boards, lookml, alerts):
+    for module in (session, folders, looks, dashboards, users, groups, roles, schedules, boards, lookml, alerts,
+                   content_access, user_attributes):
         module.register(router)
     return router

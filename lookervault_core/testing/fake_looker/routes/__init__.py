@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..router import Router
-from . import boards, dashboards, folders, groups, lookml, looks, roles, schedules, session, users
+from . import boards, dashboards, folders, groups, lookml, looks, roles, schedules, session, users, validation
 
 __all__ = ["build_router"]
 
@@ -11,6 +11,6 @@ __all__ = ["build_router"]
 def build_router() -> Router:
     """A router with every route of the fake."""
     router = Router()
-    for module in (session, folders, looks, dashboards, users, groups, roles, schedules, boards, lookml):
+    for module in (session, folders, looks, dashboards, users, groups, roles, schedules, boards, lookml, validation):
         module.register(router)
     return router

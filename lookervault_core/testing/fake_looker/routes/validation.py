@@ -32,14 +32,33 @@ def _error(message: str, model: object, explore: object, field: str | None) -> R
             "removable": field is not None}
 
 
-def _explore_fields(explore: Record) -> set[str] | None:
-    """Every field name of an explore, or None when the fake was not told its fields."""
+def _explore_fields(explore: Record) -> list[Record] | None:
+    """Every field of an explore, or None when the fake was not told its fields."""
     fields = explore.get("fields")
     if not isinstance(fields, dict):
         return None
-    names = {str(f.get("name")) for kind in ("dimensions", "measures", "filters", "parameters")
-             for f in (fields.get(kind) or []) if isinstance(f, dict)}
-    return names or None
+    out = [f for kind in ("dimensions", "measures", "filters", "parameters")
+           for f in (fields.get(kind) or []) if isinstance(f, dict) and f.get("name")]
+    return out or None
+
+
+def _unknown(used: list[str], known: list[Record]) -> list[str]:
+    """The fields of `used` the explore lacks, judged only within views whose fields the fake was given.
+
+    A real explore lists every field of every joined view, each timeframe of a
+    dimension group as its own field (`LookmlModelExploreField.dimension_group`
+    in the API description). Explores loaded from backups or built by tests may
+    list only some: a field of a view they do not list, or another timeframe of
+    a listed date field (`orders.created_month` beside `orders.created_date`),
+    is taken as known, so the fake reports no error Looker would not (a guess
+    on the safe side).
+    """
+    names = {str(f["name"]) for f in known}
+    views = {n.split(".", 1)[0] for n in names}
+    groups = {str(f.get("dimension_group") or str(f["name"]).rsplit("_", 1)[0]) for f in known
+              if str(f.get("type") or "").startswith("date") or f.get("dimension_group")}
+    return [f for f in dict.fromkeys(used) if f not in names and f.split(".", 1)[0] in views
+            and f.rsplit("_", 1)[0] not in groups]
 
 
 def _query_errors(store: Store, model: object, explore_name: object, used: list[str]) -> list[Record]:
@@ -61,7 +80,7 @@ def _query_errors(store: Store, model: object, explore_name: object, used: list[
     if known is None:
         return []
     # Recorded: 'Unknown field "orders.average_profit".' with field_name, removable true.
-    return [_error(f'Unknown field "{f}".', model, explore_name, f) for f in dict.fromkeys(used) if f not in known]
+    return [_error(f'Unknown field "{f}".', model, explore_name, f) for f in _unknown(used, known)]
 
 
 def _fields_of(query: Record) -> list[str]:

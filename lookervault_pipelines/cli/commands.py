@@ -39,6 +39,7 @@ from ..restore_step.summary import RunSummary, item_name, totals
 from .progress import ProgressLine
 from .runs import RunOptions, Target, instance, restore_in_order, run_selected_keys
 from .submit import connect
+from .validate import content_report, validate_backup
 
 __all__ = ["main"]
 
@@ -206,12 +207,17 @@ def main() -> None:
               help="launch the runs on the Dagster deployment whose webserver answers at URL (default "
               "$LOOKERVAULT_DAGSTER_URL) instead of in this process; wait for them and report the same")
 @click.option("--verbose", is_flag=True, help="also print Dagster's log of each run on stderr")
+@click.option("--validate", is_flag=True, help="afterwards, run Looker's content validator over what the backup "
+              "restored and list each broken look or dashboard (exit 1 when any)")
 def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], titles: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
             dry_run: bool, skip_modified: bool, exact_access: bool, workers: int | None,
             max_workers: int | None, max_runtime: int | None, source_instance: str | None, with_dependencies: bool,
-            as_json: bool, submit: str | None, verbose: bool) -> None:
+            as_json: bool, submit: str | None, verbose: bool, validate: bool) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
+    if validate and (dry_run or submit is not None):
+        raise click.UsageError("--validate checks content this process restored: not with --dry-run or --submit "
+                               "(run `lookervault validate` once the restore is done)")
     if submit is not None:
         if with_dependencies:
             raise click.UsageError("--with-dependencies reads Looker from this host; with --submit, launch "
@@ -223,13 +229,26 @@ def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], titles: 
                                                      exact_access=exact_access, workers=workers,
                                                      max_workers=max_workers),
                                source_instance=source_instance, max_runtime=max_runtime)))
-    sys.exit(restore_backup(
+    code = restore_backup(
         backup_path, types=_types(types), ids=_split(ids), titles=_split(titles), folders=_split(folders),
         owners=list(owners), verbose=verbose,
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
         exact_access=exact_access, workers=workers, max_workers=max_workers, max_runtime=max_runtime, source_instance=source_instance,
         with_dependencies=with_dependencies, as_json=as_json,
-    ))
+    )
+    if validate:
+        code = max(code, content_report(validate_backup(backup_path, source_instance), as_json))
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--backup", "backup_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="the backup that was restored")
+@click.option("--source-instance", help="as for `restore`; default: the name kept for this backup")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def validate(backup_path: str, source_instance: str | None, as_json: bool) -> None:
+    """List the backup's restored looks and dashboards that Looker's content validator finds broken. Exits 1 if any."""
+    sys.exit(content_report(validate_backup(backup_path, source_instance), as_json))
 
 
 def _dependencies(backup_path: str, roots: Sequence[tuple[ContentType, str]],

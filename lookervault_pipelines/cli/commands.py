@@ -14,6 +14,7 @@ import sqlite3
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 from datetime import datetime
 from pathlib import Path
 
@@ -104,16 +105,35 @@ def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: fl
         }
         if lacking is not None:
             report["lacking_models"] = lacking
+        if dry_run:
+            report["estimated_api_calls"] = _estimate(summaries)
         click.echo(json.dumps(report, indent=2))
         return
     listed = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     rate = processed / elapsed if elapsed else 0.0
     click.echo(f"total: {processed} items ({listed or 'nothing to do'}) in {elapsed:.1f} s, {rate:.1f} items/s")
+    if dry_run:
+        estimate = _estimate(summaries)
+        by_type = ", ".join(f"{t} {n}" for t, n in estimate["by_type"].items())
+        click.echo(f"API calls the restore would make (estimate): {estimate['total']} ({by_type or 'none'})")
     if failed:
         # Last, so that a preflight's answer is the end of its output.
         click.echo(f"{'cannot be restored' if dry_run else 'failed'} ({len(failed)}):")
         for item in failed:
             click.echo(f"  {_failure_line(item)}")
+
+
+def _estimate(summaries: Sequence[RunSummary]) -> dict[str, Any]:
+    """The dry run's estimate of the real restore's API calls, per type (restore_step.execution.record_estimate).
+
+    Google Cloud core editions meter administrative API calls per month; the
+    dry run's own reads are the reads the restore repeats, to which the writes
+    it left out are added.
+    """
+    by_type: dict[str, int] = {}
+    for s in summaries:
+        by_type[s.content_type.plural] = by_type.get(s.content_type.plural, 0) + s.estimated_calls
+    return {"total": sum(by_type.values()), "by_type": by_type}
 
 
 #: What a full, read-only or missing storage raises: Dagster's SQLite storage, the id map's folder, DAGSTER_HOME.

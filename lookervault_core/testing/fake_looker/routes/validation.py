@@ -139,6 +139,8 @@ def content_validation(store: Store) -> Record:
     for dash_filter in filters:
         if dash_filter.get("type") != "field_filter":
             continue
+        # A guess: a field filter is validated like a query on its model, explore and dimension
+        # (ContentValidatorError has `dashboard_filter`; the recordings hold none).
         dimension = dash_filter.get("dimension")
         errors = _query_errors(store, dash_filter.get("model"), dash_filter.get("explore"),
                                [str(dimension)] if isinstance(dimension, str) and "." in dimension else [])
@@ -148,6 +150,7 @@ def content_validation(store: Store) -> Record:
             found.append({**_entry(dashboard=dashboard(dash_filter["dashboard_id"]),
                                    dashboard_filter={k: dash_filter.get(k) for k in keys}), "errors": errors})
     return {
+        # Recorded: ids count the entries from 0 (integers in API 3.1; strings in 4.0, per the API description).
         "content_with_errors": [{**entry, "id": str(i)} for i, entry in enumerate(found)],
         "computation_time": round(time.perf_counter() - started, 6),
         "total_looks_validated": len(looks),
@@ -155,6 +158,7 @@ def content_validation(store: Store) -> Record:
         "total_dashboard_filters_validated": len(filters),
         "total_scheduled_plans_validated": 0,  # a guess: the recording validated none either
         "total_alerts_validated": 0,  # the fake keeps no alerts (issue 21 adds them)
+        # A guess: the explores the fake holds (recorded: 8 on an instance whose models list more).
         "total_explores_validated": len(store.ordered("explores")),
     }
 

@@ -12,6 +12,7 @@ from .defs.resources import BackupResource, LookerResource, RestoreStateResource
 from .defs.restore_resource import LookerRestoreResource
 from .defs.sensors import backup_partitions_sensor
 from .defs.snapshot import snapshot_job
+from .defs.validation import content_checks, validate_content_job
 
 # Bound "configurable at launch" so that a run's config for these keys (the CLI gives
 # restore_state.source_instance) reaches the restore resource that nests them (restore_resource.py).
@@ -28,11 +29,12 @@ enable_batch_writes()
 
 defs = dg.Definitions(
     assets=[*restore_assets, drift_report_asset],
-    asset_checks=[drift_checks],
+    asset_checks=[drift_checks, content_checks],
     # Every run is one step that already fans out on threads: a second process
     # per step would only add ~3-5 s of start-up to each single-item restore.
     executor=dg.in_process_executor,
-    jobs=[*restore_jobs.values(), restore_selected_keys_job, resync_job, snapshot_job],
+    jobs=[*restore_jobs.values(), restore_selected_keys_job, resync_job, snapshot_job,
+          validate_content_job],
     schedules=[nightly_resync],
     sensors=[backup_partitions_sensor],
     resources={

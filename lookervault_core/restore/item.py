@@ -20,7 +20,8 @@ from ..errors import (
     Unavailable,
     ValidationFailed,
 )
-from ..graph import Ref
+from ..graph import TYPE_ORDER, Ref
+from .estimate import creation_calls
 from .identity import same_object
 from .pages import page_url
 from .payload import as_datetime, body_from, content_hash, diff
@@ -84,6 +85,11 @@ class ItemRun:
         self.data = data
         self.dry_run = restorer.dry_run
         self.api_calls = 0
+        #: Calls a dry run left out (writes, reads of what it would create): the preflight's estimate adds them.
+        self.planned_calls = 0
+        #: References this item required, and whether a real run would restore it again in a second pass.
+        self._required = 0
+        self._second_pass = False
         self._calls_lock = threading.Lock()  # the references of an item are probed on several threads
         self.changes: list[str] = []
         self.notes: list[str] = []
@@ -154,8 +160,13 @@ class ItemRun:
         natural key to look for.
         """
         if self.dry_run:
+            self._plan_call()
             return None
         return as_dict(self.call(fn, repeatable=repeatable))
+
+    def _plan_call(self) -> None:
+        with self._calls_lock:
+            self.planned_calls += 1
 
     def create(self, send: Callable[[], object], find: Finder | None) -> tuple[Payload | None, bool]:
         """Send a create; when its answer is lost, adopt what it made rather than send it again blind.
@@ -179,6 +190,7 @@ class ItemRun:
                 (``write_may_have_happened``), or Looker could not be reached.
         """
         if self.dry_run:
+            self._plan_call()
             return None, False
         policy = self.restorer.client.retry_policy
         for attempt in range(1, policy.attempts + 1):
@@ -214,6 +226,8 @@ class ItemRun:
         """A write whose answer is not a model (membership lists, role sets)."""
         if not self.dry_run:
             self.call(fn)
+        else:
+            self._plan_call()
 
     def body(self, exclude: frozenset[str] = frozenset()) -> Payload:
         """The backup blob's writable fields (nested objects cut to their Write models), minus `exclude`."""
@@ -281,6 +295,7 @@ class ItemRun:
             MissingDependency: a hard reference whose target is not in Looker.
         """
         label = ref.content_type.label
+        self._required += 1
         dest, assumed = self.restorer.idmap.lookup(label, ref.id)
         in_backup = self.restorer.backup.has(ref.content_type, ref.id)
         if not in_backup and (dest is None or assumed):
@@ -299,7 +314,14 @@ class ItemRun:
         if live is not None and (not assumed or self.restorer.is_backup_object(ref.content_type, ref.id, live)):
             return dest
         if self.dry_run and in_backup:
-            # This same restore would create it first; its id is not known yet.
+            # This same restore would create it first; its id is not known yet. A real run
+            # reads it once it exists (`Restorer.probe`): a call for the estimate.
+            if self.restorer.plan_probe(ref.content_type, ref.id):
+                self._plan_call()
+            if not ref.hard and TYPE_ORDER.index(ref.content_type) > TYPE_ORDER.index(self.content_type):
+                # Restored after this item (a user's home folder): the real run defers it and restores
+                # this item again in a second pass.
+                self._second_pass = True
             self.note(f"{ref.field}: {ref.content_type.label} {ref.id} would be restored first")
             return None
         if not ref.hard:
@@ -436,6 +458,8 @@ class ItemRun:
             self.changed(f"{kind}[{label}]")
             body = create_body if create_body is not None else wanted
             if create is None or any(v is None for v in body.values()):
+                if self.dry_run and create is not None:
+                    self._plan_call()  # a part of a parent a dry run would create: created by the real run
                 return None
             try:
                 created, adopted = self.create(lambda: create(body), find)
@@ -462,6 +486,18 @@ class ItemRun:
         backup_at = as_datetime(self.data.get("updated_at"))
         return live_at is not None and backup_at is not None and live_at > backup_at
 
+    def _planned(self, action: Action) -> int:
+        """The calls a dry run left out of this item (see `RestoreResult.planned_calls`)."""
+        planned = self.planned_calls
+        if action is Action.WOULD_CREATE:
+            # What a dry run cannot walk without the new item's id: counted from its blob.
+            planned += creation_calls(self.content_type, self.data)
+        if self._second_pass:
+            # The second pass reads the item and its references again, then updates it once
+            # (measured on the fake: a user's group, role, home folder, itself, then the update).
+            planned += self._required + 2
+        return planned
+
     def finish(self, action: Action, dest_id: str | None, live: Mapping[str, object] | None = None) -> RestoreResult:
         """The result record; an unchanged object whose parts changed counts as updated."""
         if self.changes and action is Action.UNCHANGED:
@@ -474,6 +510,7 @@ class ItemRun:
             action=action,
             changed_fields=tuple(dict.fromkeys(self.changes)),
             api_calls=self.api_calls,
+            planned_calls=self._planned(action),
             duration_s=time.perf_counter() - self.started,
             url=url,
             content_hash=content_hash(self.data),

@@ -106,6 +106,8 @@ class Restorer:
         #: (type, destination id) → identity fields of objects known to exist (None: restored here)
         self._known: dict[tuple[CT, str], Mapping[str, object] | None] = {}
         self._probe_locks: dict[tuple[CT, str], threading.Lock] = {}
+        #: In a dry run, the references a real run would read (probe) once they exist: each counted once.
+        self._planned_probes: set[tuple[CT, str]] = set()
         self._cache: dict[str, object] = {}
         self._catalog_lock = threading.Lock()
         self._catalog: dict[str, Mapping[str, object]] | None = None
@@ -211,6 +213,13 @@ class Restorer:
         """Note that Looker has this object (just restored): references to it need no probe."""
         with self._guard:
             self._known.setdefault((content_type, dest_id), None)
+
+    def plan_probe(self, content_type: CT, source_id: str) -> bool:
+        """In a dry run, whether this is the first reference to an item it would create (a real run probes it once)."""
+        with self._guard:
+            first = (content_type, source_id) not in self._planned_probes
+            self._planned_probes.add((content_type, source_id))
+        return first
 
     def probe(self, item_run: ItemRun, content_type: CT, dest_id: str) -> Mapping[str, object] | None:
         """The identity fields of a live object (see restore.identity), or None when Looker lacks it.

@@ -54,6 +54,8 @@ class RestoreResult:
     message: str = ""
     deferred: tuple[Ref, ...] = ()
     modified_in_looker: bool = False
+    #: In a dry run, the calls left out (writes; reads of items it would create) that a real restore would make.
+    planned_calls: int = 0
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import sqlite3
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from ..restore_step.summary import RunSummary, item_name, totals
 from .progress import ProgressLine
 from .runs import RunOptions, Target, instance, restore_in_order, run_selected_keys
 from .submit import connect
+from .validate import content_report, validate_backup
 
 if TYPE_CHECKING:
     from lookervault_core.testing.fake_looker.faults import FaultRule
@@ -107,16 +108,35 @@ def _print_summaries(summaries: Sequence[RunSummary], as_json: bool, elapsed: fl
         }
         if lacking is not None:
             report["lacking_models"] = lacking
+        if dry_run:
+            report["estimated_api_calls"] = _estimate(summaries)
         click.echo(json.dumps(report, indent=2))
         return
     listed = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
     rate = processed / elapsed if elapsed else 0.0
     click.echo(f"total: {processed} items ({listed or 'nothing to do'}) in {elapsed:.1f} s, {rate:.1f} items/s")
+    if dry_run:
+        estimate = _estimate(summaries)
+        by_type = ", ".join(f"{t} {n}" for t, n in estimate["by_type"].items())
+        click.echo(f"API calls the restore would make (estimate): {estimate['total']} ({by_type or 'none'})")
     if failed:
         # Last, so that a preflight's answer is the end of its output.
         click.echo(f"{'cannot be restored' if dry_run else 'failed'} ({len(failed)}):")
         for item in failed:
             click.echo(f"  {_failure_line(item)}")
+
+
+def _estimate(summaries: Sequence[RunSummary]) -> dict[str, Any]:
+    """The dry run's estimate of the real restore's API calls, per type (restore_step.execution.record_estimate).
+
+    Google Cloud core editions meter administrative API calls per month; the
+    dry run's own reads are the reads the restore repeats, to which the writes
+    it left out are added.
+    """
+    by_type: dict[str, int] = {}
+    for s in summaries:
+        by_type[s.content_type.plural] = by_type.get(s.content_type.plural, 0) + s.estimated_calls
+    return {"total": sum(by_type.values()), "by_type": by_type}
 
 
 #: What a full, read-only or missing storage raises: Dagster's SQLite storage, the id map's folder, DAGSTER_HOME.
@@ -210,12 +230,17 @@ def main() -> None:
               help="launch the runs on the Dagster deployment whose webserver answers at URL (default "
               "$LOOKERVAULT_DAGSTER_URL) instead of in this process; wait for them and report the same")
 @click.option("--verbose", is_flag=True, help="also print Dagster's log of each run on stderr")
+@click.option("--validate", is_flag=True, help="afterwards, run Looker's content validator over what the backup "
+              "restored and list each broken look or dashboard (exit 1 when any)")
 def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], titles: Sequence[str], folders: Sequence[str],
             owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
             dry_run: bool, skip_modified: bool, exact_access: bool, workers: int | None,
             max_workers: int | None, max_runtime: int | None, source_instance: str | None, with_dependencies: bool,
-            as_json: bool, submit: str | None, verbose: bool) -> None:
+            as_json: bool, submit: str | None, verbose: bool, validate: bool) -> None:
     """Restore a backup, or a selection of it, in dependency order. Exits 1 if anything failed."""
+    if validate and (dry_run or submit is not None):
+        raise click.UsageError("--validate checks content this process restored: not with --dry-run or --submit "
+                               "(run `lookervault validate` once the restore is done)")
     if submit is not None:
         if with_dependencies:
             raise click.UsageError("--with-dependencies reads Looker from this host; with --submit, launch "
@@ -227,13 +252,26 @@ def restore(backup_path: str, types: Sequence[str], ids: Sequence[str], titles: 
                                                      exact_access=exact_access, workers=workers,
                                                      max_workers=max_workers),
                                source_instance=source_instance, max_runtime=max_runtime)))
-    sys.exit(restore_backup(
+    code = restore_backup(
         backup_path, types=_types(types), ids=_split(ids), titles=_split(titles), folders=_split(folders),
         owners=list(owners), verbose=verbose,
         updated_from=updated_from, updated_to=updated_to, dry_run=dry_run, skip_modified=skip_modified,
         exact_access=exact_access, workers=workers, max_workers=max_workers, max_runtime=max_runtime, source_instance=source_instance,
         with_dependencies=with_dependencies, as_json=as_json,
-    ))
+    )
+    if validate:
+        code = max(code, content_report(validate_backup(backup_path, source_instance), as_json))
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--backup", "backup_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="the backup that was restored")
+@click.option("--source-instance", help="as for `restore`; default: the name kept for this backup")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def validate(backup_path: str, source_instance: str | None, as_json: bool) -> None:
+    """List the backup's restored looks and dashboards that Looker's content validator finds broken. Exits 1 if any."""
+    sys.exit(content_report(validate_backup(backup_path, source_instance), as_json))
 
 
 def _dependencies(backup_path: str, roots: Sequence[tuple[ContentType, str]],

@@ -37,7 +37,7 @@ from ..defs.selection import BACKFILL_TAG
 from .reexecution import Restored, is_reexecution_from_failure, restored_by_ancestors
 from ..defs.resources import BackupResource, LookerResource, RestoreStateResource
 
-__all__ = ["ALREADY_RECORDED", "SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "restore_levels",
+__all__ = ["ALREADY_RECORDED", "API_ESTIMATE", "SKIPPED_MODIFIED", "STALE", "RestoreConfig", "asset_key", "restore_keys", "restore_levels",
            "split_stale"]
 
 #: What a restore step yields: a restored partition's materialization comes as the `DagsterEvent`
@@ -45,6 +45,8 @@ __all__ = ["ALREADY_RECORDED", "SKIPPED_MODIFIED", "STALE", "RestoreConfig", "as
 Event = dg.AssetMaterialization | dg.AssetObservation | DagsterEvent
 #: Observation status of a registered key the backup no longer holds: neither restored nor failed.
 STALE = "not_in_backup"
+#: Observation status of a dry run's estimate of the API calls the real restore of its keys makes.
+API_ESTIMATE = "api_estimate"
 #: Observation status of an item left as it is because Looker changed it after the backup (skip_modified).
 SKIPPED_MODIFIED = "skipped_modified"
 #: Status of the one unpartitioned observation counting a run's unchanged items that needed no event.
@@ -235,7 +237,10 @@ def restore_keys(
             yield from step.record_stale(stale)
             context.log.info(f"restoring {len(keys)} {ct.plural} with {workers} workers (up to {ceiling})"
                              f"{' (dry run)' if config.dry_run else ''} into {client.settings.base_url}")
+            calls_before = client.calls
             yield from step.restore(restorer, keys, workers, ceiling)
+            if config.dry_run:
+                yield from step.record_estimate(client.calls - calls_before)
         yield from step.finish(len(keys))
     finally:
         # A step stopped by an exception (or terminated) still records what it restored.
@@ -256,6 +261,8 @@ class _Step:
         #: Unchanged items already recorded as restored from this same backup content: no event of their own.
         self.silent: dict[str, Recorded] = {}
         self.failures: list[ItemFailure] = []
+        #: In a dry run, the writes its items left out (RestoreResult.planned_calls).
+        self.planned_calls = 0
         self.done = 0
         #: The title and folder path of each key the backup holds (titles.py).
         self.titles: dict[str, ItemTitle] = {}
@@ -310,6 +317,8 @@ class _Step:
             self.done += 1
             if self.second_pass is not None:
                 self.second_pass.record_outcome(outcome)
+            if isinstance(outcome, RestoreResult):
+                self.planned_calls += outcome.planned_calls
             if isinstance(outcome, ItemFailure):
                 self.failures.append(outcome)
                 self.context.log.error(f"{self.name(outcome.source_id)}: {outcome.error.type}: "
@@ -325,6 +334,18 @@ class _Step:
                 rate = self.done / (last_log - self.started)
                 self.context.log.info(f"{self.done}/{len(keys)} processed, {len(self.failures)} failed, "
                                       f"{rate:.1f} items/s")
+
+    def record_estimate(self, reads: int) -> Iterator[Event]:
+        """A dry run's estimate of the API calls the real restore makes: its own calls, plus the writes it left out.
+
+        Its own calls are every read the restore makes too (listings, lookups,
+        comparisons, logins, retries); the writes are counted where the dry run
+        skipped them. Items a dry run cannot finish (a missing model) count
+        only the reads they made.
+        """
+        yield from self.batches.add(dg.AssetObservation(asset_key=asset_key(self.ct), metadata={
+            "status": API_ESTIMATE, "calls": reads + self.planned_calls, "reads": reads,
+            "planned_calls": self.planned_calls}))
 
     def finish(self, total: int) -> Iterator[Event]:
         """The step's summary, what a failing run records again, and its failure.

@@ -11,7 +11,7 @@ from lookervault_core.content_types import ContentType
 from lookervault_core.restore import Action
 from lookervault_core.restore.second_pass import Key, parse_deferred_labels
 
-from .execution import ALREADY_RECORDED, SKIPPED_MODIFIED, STALE
+from .execution import ALREADY_RECORDED, API_ESTIMATE, SKIPPED_MODIFIED, STALE
 from .recorded import RE_RECORDED_BY
 
 __all__ = ["EventRecord", "RunSummary", "item_name", "summarize", "summarize_events", "totals"]
@@ -44,6 +44,8 @@ class RunSummary:
     actions: dict[str, str] = field(default_factory=dict)
     #: A run restoring again items that were written before what they softly reference (see `totals`).
     second_pass: bool = False
+    #: A dry run's estimate of the API calls the real restore of its keys makes (execution.record_estimate).
+    estimated_calls: int = 0
 
     @property
     def failed(self) -> bool:
@@ -114,6 +116,8 @@ def summarize_events(ct: ContentType, run_id: str, success: bool, materializatio
         elif status == ALREADY_RECORDED:
             # Unchanged items whose standing materialization was made from this backup: counted, no event each.
             summary.counts[Action.UNCHANGED.value] += int(_text(meta.get("count", 0)))
+        elif status == API_ESTIMATE:
+            summary.estimated_calls += int(_text(meta.get("calls", 0)))
         elif status == STALE:
             summary.counts[STALE] = summary.counts.get(STALE, 0) + 1
         elif status in ("dry_run", SKIPPED_MODIFIED):

@@ -132,8 +132,12 @@ def test_dry_run_writes_nothing_and_marks_nothing(looker: FakeLooker, synced: dg
     assert result.success
     assert not [r for r in looker.requests if r.method in WRITES and r.path != "/login"]
     assert statuses(synced, CT.DASHBOARD) == {"101": None, "102": None}
-    observed = {o.partition: o.metadata["action"].value for o in result.asset_observations_for_node("dashboards")}
+    observations = result.asset_observations_for_node("dashboards")
+    observed = {o.partition: o.metadata["action"].value for o in observations if o.partition}
     assert observed == {"101": "would_create", "102": "unchanged"}
+    # One more, of the whole run: the API calls the real restore would make (the preflight's estimate).
+    [estimate] = [o for o in observations if not o.partition]
+    assert estimate.metadata["status"].value == "api_estimate" and estimate.metadata["calls"].value > 0
 
 
 def test_no_secret_reaches_the_event_log(looker: FakeLooker, synced: dg.DagsterInstance) -> None:

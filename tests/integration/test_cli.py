@@ -258,8 +258,8 @@ def test_demo_with_failures_shows_the_dead_letters_then_heals_them(tmp_path: Pat
     first, _, rest = out.partition("dead letters (lookervault dead-letters)")
     letters, _, healed = rest.partition("Re-executing what failed")
     assert "dashboards: 2 failed" in first, out
-    assert "dashboard 101: Unavailable: POST /api/4.0/dashboards: HTTP 503" in letters, out
-    assert "board 601: MissingDependency: board 601 needs dashboard 101" in letters, out
+    assert 'dashboard 101 "Sales Overview" (Sales): Unavailable: POST /api/4.0/dashboards: HTTP 503' in letters, out
+    assert 'board 601 "Sales Hub": MissingDependency: board 601 needs dashboard 101' in letters, out
     assert "dashboards: 2 created" in healed and "boards: 1 created" in healed, out
     assert "dead letters after the re-execution:\nno failed items\n" in healed, out
 

@@ -220,7 +220,8 @@ def test_a_dry_run_with_unrestorable_items_ends_with_them(tmp_path: Path, cli_en
         tail = dry.output.strip().splitlines()
         assert "Traceback" not in dry.output and "Stack Trace" not in dry.output, dry.output[-3000:]
         assert tail[-2].startswith("cannot be restored (1):"), tail[-4:]
-        assert tail[-1].startswith("  look 4: UnrestorableItem: look 4 cannot be restored: query_id 999"), tail[-4:]
+        assert tail[-1].startswith("  look 4 \"") and "UnrestorableItem: look 4 cannot be restored: query_id 999" in tail[-1], \
+            tail[-4:]
         assert writes(fake) == []
         # Nothing was tried: no dead letters (a failed dry-run range run would make all its partitions FAILED).
         assert json.loads(lookervault("dead-letters", "--json").stdout) == []

@@ -265,7 +265,7 @@ def backfill_failed_partition_is_visible_and_reexecuted_from_failure(stack: Stac
     assert "500" in f"{record['error_type']} {record['error']}", record
     (step_failure,) = events_of(stack, run["runId"], "ExecutionStepFailureEvent")
     failure_text = step_failure["error"]["message"]
-    assert "1 of 2 dashboards failed" in failure_text and "- 101:" in failure_text, failure_text
+    assert "1 of 2 dashboards failed" in failure_text and '- dashboard 101 "Sales Overview":' in failure_text, failure_text
     assert str(record["error_type"]) in failure_text, failure_text
     assert "102" not in failure_text.split("failed:", 1)[1], failure_text
     failed_keys = metadata(step_failure["failureMetadata"] or {}).get("failed_keys")

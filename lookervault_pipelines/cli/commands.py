@@ -339,9 +339,8 @@ def _titled(reader: BackupReader, rows: Sequence[BackupRow], patterns: Sequence[
 
 def restore_submitted(
     url: str, backup_path: str, *, types: Sequence[ContentType], ids: Sequence[str], titles: Sequence[str],
-    folders: Sequence[str],
-    owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None, options: RunOptions,
-    as_json: bool,
+    folders: Sequence[str], owners: Sequence[int], updated_from: datetime | None, updated_to: datetime | None,
+    options: RunOptions, as_json: bool,
 ) -> int:
     """`restore --submit`: the runs `restore_backup` would execute, launched on a deployment; the exit code.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -115,6 +116,10 @@ def run_demo(*, keep_running: bool = False, port: int = 0, faults: Sequence[Faul
             command = browse_command(env, workspace_file(home))
             click.echo(f"\nfake Looker still serving at {fake.base_url}; Ctrl-C to stop. In another terminal, "
                        f"browse the runs (and launch more into the fake) with:\n  {command}")
+            # Ctrl-C (and `kill`) stop the demo even when it was started with SIGINT ignored, as a
+            # non-interactive shell starts a job with `&` and as some process supervisors start theirs.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             try:
                 while True:
                     time.sleep(3600)

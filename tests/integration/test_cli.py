@@ -191,8 +191,11 @@ def test_demo_keep_running_serves_the_fake_and_names_this_virtualenvs_dagster(tm
     import requests
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "LOOKERSDK_", "LOOKERVAULT_"))}
+    # Started with SIGINT ignored, as a non-interactive shell starts `demo --keep-running &` (and as a CI
+    # worker may hand it on): Ctrl-C must stop it all the same.
     proc = subprocess.Popen([CLI, "demo", "--keep-running"], cwd=tmp_path, env=environ, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     lines: list[str] = []
     try:
         assert proc.stdout is not None

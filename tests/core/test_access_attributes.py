@@ -158,20 +158,29 @@ def _writes(fake: FakeLooker) -> list[str]:
     return [f"{r.method} {r.path}" for r in fake.requests if r.method in _WRITES and not r.path.endswith("login")]
 
 
-def test_same_instance_repair_puts_back_revoked_access_and_a_changed_group_value_and_nothing_else(
-    origin: FakeLooker, make_restorer: Callable[..., Restorer], tmp_path: Path
-) -> None:
-    backup = snapshot(origin, tmp_path / "a.sqlite")
-    groups = {g["name"]: gid for gid, g in origin.all("groups").items()}
-    attributes = {a["name"]: aid for aid, a in origin.all("user_attributes").items()}
-    with _client(origin) as client:
+def revoke_access_and_change_a_group_value(server: FakeLooker) -> tuple[dict[str, str], dict[str, str], str]:
+    """Revoke Sales' view of Team and set Finance's region to LATAM, through the SDK.
+
+    Returns the group and attribute ids by name, and Team's content metadata id.
+    """
+    groups = {g["name"]: gid for gid, g in server.all("groups").items()}
+    attributes = {a["name"]: aid for aid, a in server.all("user_attributes").items()}
+    with _client(server) as client:
         sdk = client.sdk
         team = next(f for f in sdk.all_folders() if f.name == "Team")
         cmid = str(team.content_metadata_id)
         sales_access = next(a for a in sdk.all_content_metadata_accesses(cmid) if a.group_id == groups["Sales"])
-        sdk.delete_content_metadata_access(str(sales_access.id))  # revoke Sales' view
+        sdk.delete_content_metadata_access(str(sales_access.id))
         sdk.update_user_attribute_group_value(groups["Finance"], attributes["region"],
                                               m.UserAttributeGroupValue(value="LATAM"))
+    return groups, attributes, cmid
+
+
+def test_same_instance_repair_puts_back_revoked_access_and_a_changed_group_value_and_nothing_else(
+    origin: FakeLooker, make_restorer: Callable[..., Restorer], tmp_path: Path
+) -> None:
+    backup = snapshot(origin, tmp_path / "a.sqlite")
+    groups, attributes, cmid = revoke_access_and_change_a_group_value(origin)
     origin.record_requests = True
     origin.clear_requests()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import looker_sdk.sdk.api40.models as m
 import pytest
 
 from lookervault_core.backup import BackupReader
@@ -20,7 +19,7 @@ from lookervault_core.restore import Restorer, restore_many
 from lookervault_core.testing.backups import build_backup, sample_items
 from lookervault_core.testing.fake_looker import FakeLooker
 
-from .test_access_attributes import _canonical, _items, build_access_instance
+from .test_access_attributes import _canonical, _items, build_access_instance, revoke_access_and_change_a_group_value
 from .test_alerts import _ALERTS, _alerts, _client, _snapshot, _what
 from .test_restore import all_keys
 
@@ -81,17 +80,8 @@ def test_a_repair_puts_back_a_deleted_alert_revoked_access_and_a_changed_group_v
     origin: FakeLooker, tmp_path: Path
 ) -> None:
     backup = _snapshot(origin, tmp_path / "a.sqlite")
-    groups = {g["name"]: gid for gid, g in origin.all("groups").items()}
-    attributes = {a["name"]: aid for aid, a in origin.all("user_attributes").items()}
     origin.remove("alerts", "71")
-    with _client(origin) as client:
-        sdk = client.sdk
-        team = next(f for f in sdk.all_folders() if f.name == "Team")
-        cmid = str(team.content_metadata_id)
-        sales = next(a for a in sdk.all_content_metadata_accesses(cmid) if a.group_id == groups["Sales"])
-        sdk.delete_content_metadata_access(str(sales.id))
-        sdk.update_user_attribute_group_value(groups["Finance"], attributes["region"],
-                                              m.UserAttributeGroupValue(value="LATAM"))
+    groups, attributes, cmid = revoke_access_and_change_a_group_value(origin)
     origin.record_requests = True
     origin.clear_requests()
 

@@ -214,10 +214,11 @@ def test_an_item_is_found_by_its_title(page: playwright_api.Page, stack: Stack) 
     see(page, "101", "dashboards-events")
     shot(page, "dashboards-events")
     goto(page, stack, "/assets/dashboards?view=partitions&partition=101")
-    see(page, "Materialized", "dashboards-101")
+    # The partition's metadata loads after the page: "Materialized (2)" in the filter bar shows before it.
+    id_row = page.locator("table tr").filter(has=page.get_by_text("destination_id"))
+    id_row.first.wait_for(timeout=30_000)
     shot(page, "dashboards-101")
-    first_row = page.locator("table tr").filter(has=page.get_by_text("destination_id")).locator(
-        "xpath=preceding-sibling::tr[last()]")
+    first_row = id_row.locator("xpath=preceding-sibling::tr[last()]")
     assert first_row.count() and "Sales Overview" in first_row.first.inner_text(), \
         "partition 101's metadata does not start with its title 'Sales Overview'"
 

@@ -12,19 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from lookervault_core.backup import BackupReader
 from lookervault_core.content_types import ContentType as CT
-from lookervault_core.idmap import IdMap
 from lookervault_core.restore import Restorer, restore_many
 from lookervault_core.testing.backups import build_backup, sample_items
 from lookervault_core.testing.fake_looker import FakeLooker
 
-from .test_access_attributes import _canonical, _items, build_access_instance, revoke_access_and_change_a_group_value
-from .test_alerts import _ALERTS, _alerts, _client, _snapshot, _what
+from .test_access_attributes import (_canonical, _items, _restore_same_instance, build_access_instance,
+                                     revoke_access_and_change_a_group_value)
+from .test_alerts import _ALERTS, _alerts, _snapshot, _what
 from .test_restore import all_keys
-
-_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-
 
 @pytest.fixture
 def origin(tmp_path: Path) -> Iterator[FakeLooker]:
@@ -82,18 +78,7 @@ def test_a_repair_puts_back_a_deleted_alert_revoked_access_and_a_changed_group_v
     backup = _snapshot(origin, tmp_path / "a.sqlite")
     origin.remove("alerts", "71")
     groups, attributes, cmid = revoke_access_and_change_a_group_value(origin)
-    origin.record_requests = True
-    origin.clear_requests()
-
-    with _client(origin) as client, BackupReader(backup) as reader:
-        idmap = IdMap(tmp_path / "idmap.sqlite", client.settings.instance_id, client.settings.instance_id)
-        try:
-            summary = restore_many(Restorer(client, reader, idmap), all_keys(reader), workers=2)
-        finally:
-            idmap.close()
-    assert _failures(summary) == []
-    writes = sorted(f"{r.method} {r.path}" for r in origin.requests
-                    if r.method in _WRITES and not r.path.endswith("login"))
+    writes = sorted(_restore_same_instance(origin, backup, tmp_path / "idmap.sqlite"))
     assert writes == sorted(["POST /alerts", "POST /content_metadata_access",
                              f"PATCH /groups/{groups['Finance']}/attribute_values/{attributes['region']}"])
     assert any(a["dashboard_element_id"] == "1002" and a["owner_id"] == "5" for a in origin.all("alerts").values())

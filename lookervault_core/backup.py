@@ -126,6 +126,7 @@ class BackupReader:
         self._fingerprint: str | None = None
         self._fingerprint_lock = threading.Lock()
         self._shadowed: frozenset[tuple[int, str]] | None = None
+        self._has: dict[tuple[ContentType, str], bool] = {}
         self._columns, self.schema_version = self._inspect()
 
     # -- connection and schema --
@@ -345,8 +346,16 @@ class BackupReader:
         return self._make_row(record[:10]), record[10] if with_blob else None
 
     def has(self, content_type: ContentType, item_id: str) -> bool:
-        """Whether the backup holds a row for this type and id (either id form)."""
-        return self._find(content_type, item_id, with_blob=False) is not None
+        """Whether the backup holds a row for this type and id (either id form).
+
+        Remembered per reader: a restore asks it of every reference, ~10 times
+        per dashboard, and each query hands the GIL to the other workers.
+        """
+        key = (ContentType(content_type), str(item_id))
+        known = self._has.get(key)
+        if known is None:
+            known = self._has[key] = self._find(content_type, item_id, with_blob=False) is not None
+        return known
 
     def row(self, content_type: ContentType, item_id: str) -> BackupRow:
         """The row of one item, without decoding its blob.

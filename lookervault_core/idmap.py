@@ -253,21 +253,63 @@ class IdMap:
             raise MappingError(f"cannot open id map {_redacted(self.path)}: {exc}") from exc
         _ensure_schema(self._db, self.path)
         self._cache: dict[tuple[str, str], str] = {}
+        #: Keys read from the store and found unmapped (after `load`, every key not in `_cache`).
+        self._absent: set[tuple[str, str]] = set()
+        self._loaded = False
 
-    def get(self, kind: str, source_id: str) -> str | None:
-        """The destination id of `source_id`, or None when it was never mapped."""
+    def get(self, kind: str, source_id: str, *, fresh: bool = False) -> str | None:
+        """The destination id of `source_id`, or None when it was never mapped.
+
+        Answers from memory what this map has read or written before: a
+        mapping, and also its absence (a same-instance repair maps almost
+        nothing, and an unchanged dashboard asks ~36 times). Another process
+        writing the same map meanwhile is seen only with `fresh`, which reads
+        the store: ask it where a stale absence would do harm (before a create).
+        """
         key = (kind, source_id)
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+            if not fresh:
+                if key in self._cache:
+                    return self._cache[key]
+                if self._loaded or key in self._absent:
+                    return None
             rows = self._db.run(
                 "SELECT destination_id FROM id_map WHERE source=? AND destination=? AND kind=? AND source_id=?",
                 (self.source, self.destination, kind, source_id),
             )
-            row = rows[0] if rows else None
-            if row is not None:
-                self._cache[key] = str(row[0])
-            return None if row is None else str(row[0])
+            found = str(rows[0][0]) if rows else None
+            if fresh and found != self._cache.get(key):
+                # Another process restored this item meanwhile, and with it its parts (a dashboard's
+                # tiles): nothing remembered of this map holds any longer.
+                self._forget_memory()
+            if found is None:
+                self._cache.pop(key, None)
+                self._absent.add(key)
+            else:
+                self._cache[key] = found
+                self._absent.discard(key)
+            return found
+
+    def _forget_memory(self) -> None:
+        """Read the store again: all of it when it was loaded (one query), else key by key (caller holds the lock)."""
+        self._absent.clear()
+        if self._loaded:
+            rows = self._db.run("SELECT kind, source_id, destination_id FROM id_map WHERE source=? AND destination=?",
+                                (self.source, self.destination))
+            self._cache = {(str(k), str(s)): str(d) for k, s, d in rows}
+        else:
+            self._cache.clear()
+
+    def load(self) -> int:
+        """Read every mapping of this (source, destination) pair at once, so `get` asks the store no more.
+
+        For a batch: one query instead of one per id it looks up. Returns how
+        many mappings there are.
+        """
+        with self._lock:
+            self._loaded = True
+            self._forget_memory()
+            return len(self._cache)
 
     @property
     def same_instance(self) -> bool:
@@ -302,6 +344,7 @@ class IdMap:
                 (self.source, self.destination, kind, source_id),
             )
             self._cache.pop((kind, source_id), None)
+            self._absent.add((kind, source_id))
 
     def set(self, kind: str, source_id: str, destination_id: str, *, created: bool = False,
             recognisable: bool = True) -> None:
@@ -327,6 +370,7 @@ class IdMap:
                 (self.source, self.destination, kind, source_id, destination_id, _now()),
             )
             self._cache[(kind, source_id)] = destination_id
+            self._absent.discard((kind, source_id))
 
     def source_of(self, kind: str, destination_id: str) -> str | None:
         """The source id mapped to `destination_id`, if any."""

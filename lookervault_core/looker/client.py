@@ -55,12 +55,16 @@ def _deserialize(*, data: str, structure: serialize.TStructure) -> serialize.TDe
 
 
 def _without_none(value: object) -> object:
-    # What as_dict(model) gives: a model drops the None fields of the answer.
-    if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_none(v) for v in value]
+    # What as_dict(model) gives: a model drops the None fields of the answer. Only containers are
+    # visited (a dashboard answer holds thousands of scalars).
+    if type(value) is dict:
+        return {k: _without_none(v) if type(v) in _CONTAINERS else v for k, v in value.items() if v is not None}
+    if type(value) is list:
+        return [_without_none(v) if type(v) in _CONTAINERS else v for v in value]
     return value
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def _decode_plain(*, data: str, structure: serialize.TStructure) -> serialize.TDeserializeReturn:

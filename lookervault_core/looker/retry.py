@@ -114,23 +114,40 @@ class RetryPolicy:
                 number of tries made.
         """
 
+        tries = 0
+
+        def attempt() -> T:
+            nonlocal tries
+            tries += 1
+            return fn()
+
+        # Most calls succeed at once: they are made directly, without tenacity's machinery (~0.05 ms
+        # of CPU per call, a twentieth of a small call). A retryable failure hands over to tenacity,
+        # whose tries are then counted from the second.
+        try:
+            return attempt()
+        except Exception as exc:
+            if not retry_if(exc) or self.tries_for(exc) <= 1:
+                exc.attempts = tries  # type: ignore[attr-defined]
+                raise
+            first_wait = self.wait_for(1, exc)
+            self._before_retry(1, exc, first_wait, on_retry)
+        self.sleep(first_wait)
+
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome is not None else None
-            return self.wait_for(state.attempt_number, exc)
+            return self.wait_for(state.attempt_number + 1, exc)
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome is not None else None
             if exc is None:
                 return
             wait_s = state.next_action.sleep if state.next_action is not None else 0.0
-            logger.warning("try %d/%d failed (%s); retrying in %.2fs", state.attempt_number, self.tries_for(exc), exc,
-                           wait_s)
-            if on_retry is not None:
-                on_retry(state.attempt_number, exc)
+            self._before_retry(state.attempt_number + 1, exc, wait_s, on_retry)
 
         def stop(state: tenacity.RetryCallState) -> bool:
             exc = state.outcome.exception() if state.outcome is not None else None
-            return state.attempt_number >= self.tries_for(exc)
+            return state.attempt_number + 1 >= self.tries_for(exc)
 
         retrying = tenacity.Retrying(
             stop=stop,
@@ -140,15 +157,14 @@ class RetryPolicy:
             before_sleep=before_sleep,
             reraise=True,
         )
-        tries = 0
-
-        def attempt() -> T:
-            nonlocal tries
-            tries += 1
-            return fn()
-
         try:
             return retrying(attempt)
         except Exception as exc:
             exc.attempts = tries  # type: ignore[attr-defined]
             raise
+
+    def _before_retry(self, attempt: int, exc: BaseException, wait_s: float,
+                      on_retry: Callable[[int, BaseException], None] | None) -> None:
+        logger.warning("try %d/%d failed (%s); retrying in %.2fs", attempt, self.tries_for(exc), exc, wait_s)
+        if on_retry is not None:
+            on_retry(attempt, exc)

@@ -379,6 +379,12 @@ class ItemRun:
             live = self.get(lambda: get(dest_id))
         key = self.spec.key_field
         if live is None:
+            # The id map answers from memory (IdMap.get); another run writing the same map may have
+            # restored this item since: read the store before creating, not to make it twice.
+            mapped = self.restorer.idmap.get(self.content_type.label, self.source_id, fresh=True)
+            if mapped is not None and mapped != dest_id:
+                live = self.get(lambda: get(mapped))
+        if live is None:
             try:
                 created, adopted = self.create(lambda: create(body), find)
             except ValidationFailed as exc:

@@ -13,8 +13,19 @@ from ..content_types import NestedFields
 __all__ = ["as_datetime", "body_from", "content_hash", "diff", "json_ready", "mappings", "same", "sequence"]
 
 
+#: Values json.dumps takes as they are: answered without a call (a dashboard's body has thousands).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def json_ready(value: object) -> object:
     """A copy of `value` that json.dumps accepts: datetimes become ISO-8601 UTC strings."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): v if type(v) in _PLAIN else json_ready(v) for k, v in value.items()}  # type: ignore[attr-defined]
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else json_ready(v) for v in value]  # type: ignore[attr-defined]
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
@@ -72,9 +83,12 @@ def same(a: object, b: object) -> bool:
     None values; datetimes compare as instants whether given as objects or
     ISO strings; ids compare as strings (older SDKs had integer ids).
     """
+    kind = type(a)
+    if kind is type(b) and kind in _PLAIN and a == b:
+        return True
     if a is None or b is None:
         return (a is None or a == {} or a == []) and (b is None or b == {} or b == [])
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
+    if isinstance(a, (dict, Mapping)) and isinstance(b, (dict, Mapping)):
         keys = {k for k, v in a.items() if v is not None} | {k for k, v in b.items() if v is not None}
         return all(same(a.get(k), b.get(k)) for k in keys)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):

@@ -108,6 +108,8 @@ class Restorer:
         self._probe_locks: dict[tuple[CT, str], threading.Lock] = {}
         #: In a dry run, the references a real run would read (probe) once they exist: each counted once.
         self._planned_probes: set[tuple[CT, str]] = set()
+        #: (type, source id, live id) → whether the live object is the backup's own (`is_backup_object`)
+        self._identities: dict[tuple[CT, str, str], bool] = {}
         self._cache: dict[str, object] = {}
         self._catalog_lock = threading.Lock()
         self._catalog: dict[str, Mapping[str, object]] | None = None
@@ -276,11 +278,21 @@ class Restorer:
         """
         if not live:
             return True
+        # Asked of every reference to it (a look shown by many dashboards): the live object comes from the
+        # probe cache, so the answer holds for this Restorer, and decoding the backup row each time is not free.
+        key = (content_type, source_id, str(live.get(spec(content_type).key_field, "")))
+        with self._guard:
+            known = self._identities.get(key)
+        if known is not None:
+            return known
         try:
             data = self.backup.get(content_type, source_id).data
         except LookervaultError:
             return False
-        return same_object(content_type, data, live)
+        same = same_object(content_type, data, live)
+        with self._guard:
+            self._identities[key] = same
+        return same
 
     def backup_query(self, query_id: str) -> Mapping[str, object] | None:
         """The query object with this source id held anywhere in the backup (see `queries`), or None.

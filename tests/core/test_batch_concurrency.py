@@ -21,6 +21,10 @@ class Clock:
         return self.now
 
 
+def IDLE() -> float:  # noqa: N802 - a clock of a process that waits on Looker all the time
+    return 0.0
+
+
 def _round(gate: AdaptiveConcurrency, clock: Clock, seconds: float) -> None:
     """One round of completions (twice the limit) taking `seconds`."""
     for _ in range(2 * gate.limit):
@@ -30,7 +34,7 @@ def _round(gate: AdaptiveConcurrency, clock: Clock, seconds: float) -> None:
 
 def test_grows_while_throughput_follows_then_settles() -> None:
     clock = Clock()
-    gate = AdaptiveConcurrency(8, 64, AdaptiveRateLimiter(), clock=clock)
+    gate = AdaptiveConcurrency(8, 64, AdaptiveRateLimiter(), clock=clock, cpu_clock=IDLE)
     _round(gate, clock, 1.0)              # 16 items/s
     assert gate.limit == 16
     _round(gate, clock, 1.0)              # 32 items/s: twice the rate
@@ -41,9 +45,31 @@ def test_grows_while_throughput_follows_then_settles() -> None:
     assert gate.limit == 32
 
 
+def test_it_does_not_grow_while_the_process_is_busy() -> None:
+    """Threads share one core for Python (the GIL): once the CPU is the limit, more of them only add switching."""
+    clock = Clock()
+    cpu = Clock()
+
+    def busy_round(share: float) -> None:
+        for _ in range(2 * gate.limit):
+            gate.completed()
+            clock.now += 1.0 / (2 * gate.limit)
+            cpu.now += share / (2 * gate.limit)
+
+    gate = AdaptiveConcurrency(8, 64, AdaptiveRateLimiter(), clock=clock, cpu_clock=cpu)
+    busy_round(0.9)  # rate rose from nothing, but the process was busy 90% of the round
+    assert gate.limit == 8
+    busy_round(0.1)
+    assert gate.limit == 8  # settled, as after a round that did not pay
+
+    gate = AdaptiveConcurrency(8, 64, AdaptiveRateLimiter(), clock=clock, cpu_clock=cpu)
+    busy_round(0.3)  # mostly waiting on Looker: grows as before
+    assert gate.limit == 16
+
+
 def test_a_429_halves_it_but_never_below_workers() -> None:
     clock, limiter = Clock(), AdaptiveRateLimiter(sleep=lambda s: None)
-    gate = AdaptiveConcurrency(8, 64, limiter, clock=clock)
+    gate = AdaptiveConcurrency(8, 64, limiter, clock=clock, cpu_clock=IDLE)
     _round(gate, clock, 1.0)
     _round(gate, clock, 1.0)
     assert gate.limit == 32
@@ -59,7 +85,7 @@ def test_a_429_halves_it_but_never_below_workers() -> None:
 
 def test_without_max_workers_it_stays_at_workers() -> None:
     clock = Clock()
-    gate = AdaptiveConcurrency(8, 8, AdaptiveRateLimiter(), clock=clock)
+    gate = AdaptiveConcurrency(8, 8, AdaptiveRateLimiter(), clock=clock, cpu_clock=IDLE)
     for seconds in (4.0, 1.0, 0.25):
         _round(gate, clock, seconds)
     assert gate.limit == 8
@@ -82,7 +108,7 @@ def test_an_adaptive_batch_restores_everything_once(
 def test_after_429s_stop_it_grows_back_to_where_it_was() -> None:
     """A storm of 429s that ended must not leave the batch at `workers` for the rest of the run (issue 18)."""
     clock, limiter = Clock(), AdaptiveRateLimiter(sleep=lambda s: None)
-    gate = AdaptiveConcurrency(8, 64, limiter, clock=clock)
+    gate = AdaptiveConcurrency(8, 64, limiter, clock=clock, cpu_clock=IDLE)
     for seconds in (1.0, 1.0, 2.0):
         _round(gate, clock, seconds)
     assert gate.limit == 32  # settled: the workers are no longer the limit

@@ -43,6 +43,30 @@ def test_concurrent_writers_lose_nothing(backend: str, tmp_path: Path, request: 
     m.close()
 
 
+def test_a_map_remembers_absences_and_reads_the_store_when_asked_fresh(tmp_path: Path) -> None:
+    """A batch asks the map ~36 times per dashboard: answered from memory, a write by another process is
+    seen only where it is asked for fresh (before a create) or at the next `load`."""
+    path = tmp_path / "m.sqlite"
+    with IdMap(path, "old", "new") as mine, IdMap(path, "old", "new") as other:
+        assert mine.get("look", "7") is None
+        other.set("look", "7", "507")
+        assert mine.get("look", "7") is None  # remembered
+        assert mine.get("look", "7", fresh=True) == "507"
+        assert mine.get("look", "7") == "507"
+        other.set("look", "8", "508")
+        assert mine.load() == 2
+        assert mine.get("look", "8") == "508" and mine.get("look", "9") is None
+        mine.forget("look", "8")
+        other.set("look", "9", "509")
+        other.set("dashboard_element", "90", "590")
+        assert mine.get("look", "8") is None and mine.get("look", "9") is None  # loaded: the rest is absent
+        assert mine.get("look", "9", fresh=True) == "509"
+        # Another process restored something meanwhile: what it wrote with it (a dashboard's tiles) is seen too.
+        assert mine.get("dashboard_element", "90") == "590"
+        mine.set("look", "10", "510")
+        assert other.get("look", "10") == "510"
+
+
 def test_on_the_same_instance_unmapped_ids_are_kept(tmp_path: Path) -> None:
     with IdMap(tmp_path / "m.sqlite", "x.looker.com", "x.looker.com") as m:
         assert m.same_instance and m.resolve("look", "7") == "7"

@@ -49,7 +49,7 @@ from lookervault_core.looker.client import _deserialize
 from lookervault_core.looker.retry import attempts_of
 from lookervault_core.looker.transport import (
     is_login,
-    map_requests_exception,
+    map_connection_error,
     map_response,
     parse_retry_after,
 )
@@ -406,51 +406,69 @@ def test_is_login() -> None:
     assert not is_login("POST", "/api/4.0/dashboards")
 
 
-# Every exception family requests defines, with the error it must become.
-REQUESTS_FAMILIES: dict[str, type[LookerApiError]] = {
-    "ConnectTimeout": Unavailable,
-    "ReadTimeout": Unavailable,
-    "Timeout": Unavailable,
-    "ConnectionError": Unavailable,
+# Every exception family urllib3 defines, with the error it must become.
+URLLIB3_FAMILIES: dict[str, type[LookerApiError]] = {
+    "ConnectTimeoutError": Unavailable,
+    "NewConnectionError": Unavailable,
+    "NameResolutionError": Unavailable,
+    "ReadTimeoutError": Unavailable,
+    "TimeoutError": Unavailable,
+    "ProtocolError": Unavailable,
+    "ConnectionError": Unavailable,  # ProtocolError's old name
+    "ResponseNotChunked": Unavailable,
+    "IncompleteRead": Unavailable,
+    "InvalidChunkLength": Unavailable,
     "ProxyError": Unavailable,
-    "ChunkedEncodingError": Unavailable,
-    "ContentDecodingError": Unavailable,
-    "RetryError": Unavailable,
+    "DecodeError": Unavailable,
+    "PoolError": Unavailable,
+    "ClosedPoolError": Unavailable,
+    "EmptyPoolError": Unavailable,
+    "FullPoolError": Unavailable,
+    "HostChangedError": Unavailable,
+    "RequestError": Unavailable,
     "SSLError": LookerApiError,
+    "MaxRetryError": LookerApiError,
     "HTTPError": LookerApiError,
+    "BodyNotHttplibCompatible": LookerApiError,
+    "HeaderParsingError": LookerApiError,
     "InvalidHeader": LookerApiError,
-    "InvalidJSONError": LookerApiError,
-    "JSONDecodeError": LookerApiError,
-    "InvalidProxyURL": LookerApiError,
-    "InvalidSchema": LookerApiError,
-    "InvalidURL": LookerApiError,
-    "MissingSchema": LookerApiError,
-    "RequestException": LookerApiError,
-    "StreamConsumedError": LookerApiError,
-    "TooManyRedirects": LookerApiError,
-    "URLRequired": LookerApiError,
+    "LocationParseError": LookerApiError,
+    "LocationValueError": LookerApiError,
+    "ProxySchemeUnknown": LookerApiError,
+    "URLSchemeUnknown": LookerApiError,
+    "ResponseError": LookerApiError,
+    "TimeoutStateError": LookerApiError,
     "UnrewindableBodyError": LookerApiError,
 }
 
 
-def test_every_requests_exception_family_is_mapped() -> None:
+def _an(cls: type[BaseException]) -> BaseException:
+    """An instance of a urllib3 exception class, whatever its constructor takes, its text holding the secret."""
+    text = f"boom https://user:{SECRET}@h/"
+    for args in ((text,), (None, text), (None, text, None), (0, 0), (None, None, text), ()):
+        try:
+            return cls(*args)
+        except (TypeError, AttributeError):
+            continue
+    exc = cls.__new__(cls)  # InvalidChunkLength reads its response in __init__
+    Exception.__init__(exc, text)
+    return exc
+
+
+def test_every_urllib3_exception_family_is_mapped() -> None:
     families = {
         name: cls
-        for name, cls in inspect.getmembers(requests.exceptions, inspect.isclass)
-        if issubclass(cls, requests.RequestException)
+        for name, cls in inspect.getmembers(urllib3.exceptions, inspect.isclass)
+        if issubclass(cls, urllib3.exceptions.HTTPError)
     }
-    # A new family in a requests release must be classified here on purpose.
-    assert set(families) == set(REQUESTS_FAMILIES)
+    # A new family in a urllib3 release must be classified here on purpose.
+    assert set(families) == set(URLLIB3_FAMILIES)
     for name, cls in families.items():
-        if name == "JSONDecodeError":
-            exc: requests.RequestException = cls("bad", "doc", 0)
-        else:
-            exc = cls(f"boom https://user:{SECRET}@h/")
-        error = map_requests_exception(exc, "GET", DASHBOARD)
-        assert type(error) is REQUESTS_FAMILIES[name], name
+        error = map_connection_error(_an(cls), "GET", DASHBOARD)
+        assert type(error) is URLLIB3_FAMILIES[name], name
         assert error.status is None
         assert str(error).startswith(f"GET {DASHBOARD}: ")
-        assert error.transient == (REQUESTS_FAMILIES[name] is Unavailable)
+        assert error.transient == (URLLIB3_FAMILIES[name] is Unavailable)
         assert_no_secret(error)
 
 
@@ -513,8 +531,7 @@ def test_connection_refused_is_unavailable_and_retried(caplog: pytest.LogCapture
     assert client.retries == 2
     assert client.calls == 3
     cause = info.value.__cause__
-    assert isinstance(cause, requests.exceptions.ConnectionError)
-    assert cause.request is None  # the login form stays off the exception chain
+    assert isinstance(cause, urllib3.exceptions.NewConnectionError)
     assert_no_secret(info.value, cause, caplog.text)
     client.close()
 
@@ -837,23 +854,42 @@ def test_plain_sdk_answers_the_same_data_as_the_models_without_building_them(
             assert None not in plain.values()
 
 
-def test_proxy_and_ca_bundle_variables_are_read_once_as_requests_would(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_proxy_and_ca_bundle_variables_are_read_once_as_requests_would(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
     from lookervault_core.looker.transport import StatusAwareTransport
 
+    bundle = tmp_path / "corp-ca.pem"
+    bundle.write_text(Path(requests.utils.DEFAULT_CA_BUNDLE_PATH).read_text())
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corp-ca.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     settings = LookerSettings("https://looker.example.com:19999", "id", SECRET).sdk_settings()
-    session = StatusAwareTransport(settings).session
-    assert session.proxies.get("https") == "http://proxy.example:3128"
-    assert session.verify == "/etc/corp-ca.pem" and session.trust_env is False
+    proxied = StatusAwareTransport(settings)
+    assert isinstance(proxied.pool, urllib3.ProxyManager)
+    assert str(proxied.pool.proxy) == "http://proxy.example:3128"
+    assert proxied.pool.connection_pool_kw["ca_certs"] == str(bundle)
+    assert proxied.pool.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
     monkeypatch.setenv("NO_PROXY", "looker.example.com")
-    assert "https" not in StatusAwareTransport(settings).session.proxies
+    assert type(StatusAwareTransport(settings).pool) is urllib3.PoolManager
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    default = StatusAwareTransport(settings).pool.connection_pool_kw
+    assert default["ca_certs"] == requests.utils.DEFAULT_CA_BUNDLE_PATH  # certifi's, as requests
     unverified = LookerSettings("https://looker.example.com:19999", "id", SECRET, verify_ssl=False).sdk_settings()
-    assert StatusAwareTransport(unverified).session.verify is False
+    assert StatusAwareTransport(unverified).pool.connection_pool_kw["cert_reqs"] == "CERT_NONE"
+
+
+def test_a_proxy_url_with_credentials_sends_them_to_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lookervault_core.looker.transport import StatusAwareTransport
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://me:p%40ss@proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    pool = StatusAwareTransport(LookerSettings("https://looker.example.com", "id", SECRET).sdk_settings()).pool
+    assert isinstance(pool, urllib3.ProxyManager)
+    assert pool.proxy_headers["proxy-authorization"] == urllib3.make_headers(proxy_basic_auth="me:p@ss")[
+        "proxy-authorization"]
 
 
 # --- a create whose answer is lost ----------------------------------------------------------
@@ -872,21 +908,23 @@ def test_a_post_answered_5xx_may_have_happened() -> None:
 
 def test_a_post_cut_off_may_have_happened_unless_it_never_left() -> None:
     path = "/api/4.0/users"
+    errors = urllib3.exceptions
 
-    def mapped(exc: requests.RequestException, method: str = "POST") -> Unavailable:
-        error = map_requests_exception(exc, method, path)
+    def mapped(exc: BaseException, method: str = "POST") -> Unavailable:
+        error = map_connection_error(exc, method, path)
         assert type(error) is Unavailable
         return error
 
-    read = mapped(requests.exceptions.ReadTimeout("slow"))
+    read = mapped(errors.ReadTimeoutError(None, path, "slow"))  # type: ignore[arg-type]
     assert read.write_may_have_happened and read.may_still_happen
-    reset = mapped(requests.exceptions.ConnectionError(ConnectionResetError(104, "reset")))
+    reset = mapped(errors.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset")))
     assert reset.write_may_have_happened and not reset.may_still_happen
-    assert not mapped(requests.exceptions.ConnectTimeout("slow connect")).write_may_have_happened
-    refused = requests.exceptions.ConnectionError(
-        urllib3.exceptions.MaxRetryError(None, "/", urllib3.exceptions.NewConnectionError(None, "refused")))  # type: ignore[arg-type]
-    assert not mapped(refused).write_may_have_happened
-    assert not mapped(requests.exceptions.ReadTimeout("slow"), "GET").write_may_have_happened
+    assert "Connection reset" in str(reset) or "reset" in str(reset)
+    assert not mapped(errors.ConnectTimeoutError("slow connect")).write_may_have_happened
+    assert not mapped(errors.NewConnectionError(None, "refused")).write_may_have_happened  # type: ignore[arg-type]
+    to_proxy = errors.ProxyError("Unable to connect to proxy", errors.NewConnectionError(None, "refused"))  # type: ignore[arg-type]
+    assert not mapped(to_proxy).write_may_have_happened
+    assert not mapped(errors.ReadTimeoutError(None, path, "slow"), "GET").write_may_have_happened  # type: ignore[arg-type]
 
 
 def test_a_create_whose_answer_is_lost_is_not_sent_again_unless_repeatable(fake: FakeLooker) -> None:

@@ -352,6 +352,27 @@ def test_a_create_whose_answer_was_lost_is_not_duplicated(
     assert len(_by(fake, "dashboard_elements", "dashboard_id", str(result.destination_id))) == len(tiles)  # type: ignore[arg-type]
 
 
+def test_an_item_another_run_restored_meanwhile_is_not_created_twice(
+    fake: FakeLooker, sample_backup: Path, make_restorer: Callable[..., Restorer]
+) -> None:
+    """A batch reads the id map once (`IdMap.load`); a run beside it that restores the same dashboard meanwhile
+    must be seen before creating (Looker takes a second dashboard of the same title), tiles included."""
+    early = make_restorer(sample_backup)
+    beside = make_restorer(sample_backup)
+    # (Explores are only verified, against deployed LookML the fake lacks.)
+    after = {CT.DASHBOARD, CT.BOARD, CT.SCHEDULED_PLAN, CT.EXPLORE}
+    assert restore_many(beside, [key for key in all_keys(beside.backup) if key[0] not in after], workers=4).failures == []
+    early.idmap.load()  # as restore_many does at its start
+    dashboard = "101"
+    assert beside.restore(CT.DASHBOARD, dashboard).action is Action.CREATED
+    made = {**fake.all("dashboard_elements")}
+    again = early.restore(CT.DASHBOARD, dashboard)
+    assert again.action is Action.UNCHANGED, again.message
+    assert again.destination_id == beside.idmap.get("dashboard", dashboard)
+    assert len(fake.all("dashboards")) == 1
+    assert fake.all("dashboard_elements") == made  # its tiles neither made again nor changed
+
+
 def test_a_user_already_on_the_destination_is_matched_by_exact_email(
     fake: FakeLooker, tmp_path: Path, make_restorer: Callable[..., Restorer]
 ) -> None:

@@ -21,7 +21,7 @@ Every error the library raises derives from `LookervaultError`::
     ├── MappingError                source id → destination id cannot be resolved
     └── UnsupportedContent          a type or feature the destination cannot take
 
-Errors are named for the condition. Lower-layer exceptions (SDK, requests,
+Errors are named for the condition. Lower-layer exceptions (SDK, urllib3,
 sqlite3, msgspec) are mapped in one place each and re-raised ``from exc``.
 """
 

@@ -12,6 +12,8 @@ import inspect
 import json
 import logging
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import typing
@@ -91,7 +93,7 @@ class Seen:
 class StubLooker:
     """Answers scripted replies per (method, path); otherwise logs in and returns a dashboard."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         self.script: dict[tuple[str, str], list[Reply]] = {}
         self.seen: list[Seen] = []
         self.logins = 0
@@ -129,7 +131,13 @@ class StubLooker:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.base_url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def start(self) -> StubLooker:
@@ -166,6 +174,17 @@ def stub() -> Iterator[StubLooker]:
     server = StubLooker().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (certificate file, key file), made by openssl (.ci/run installs it)."""
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
 
 
 class FakeClock:
@@ -890,6 +909,36 @@ def test_a_proxy_url_with_credentials_sends_them_to_the_proxy(monkeypatch: pytes
     assert isinstance(pool, urllib3.ProxyManager)
     assert pool.proxy_headers["proxy-authorization"] == urllib3.make_headers(proxy_basic_auth="me:p@ss")[
         "proxy-authorization"]
+
+
+def test_tls_is_verified_against_the_ca_bundle_requests_would_use(certificate: tuple[Path, Path],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over real HTTPS: an instance whose certificate no known CA signed is refused at once, with a cause the
+    operator can act on; trusted through REQUESTS_CA_BUNDLE (as requests would) or with verification off, it answers."""
+    server = StubLooker(tls=certificate).start()
+    try:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "HTTPS_PROXY", "https_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        refused = make_client(server.base_url)
+        with pytest.raises(LookerApiError) as info:
+            refused.authenticate()
+        assert "TLS handshake failed" in str(info.value) and "LOOKERSDK_VERIFY_SSL" in str(info.value)
+        assert not info.value.transient and refused.retries == 0
+        assert_no_secret(info.value, info.value.__cause__)
+        assert server.logins == 0
+
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate[0]))
+        trusted = make_client(server.base_url)
+        assert trusted.sdk.dashboard("42").id == "42"
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+
+        unverified = LookerClient(LookerSettings(server.base_url, CLIENT_ID, SECRET, verify_ssl=False, timeout=10))
+        assert unverified.sdk.dashboard("43").id == "43"
+        assert server.logins == 2
+        for client in (refused, trusted, unverified):
+            client.close()
+    finally:
+        server.stop()
 
 
 # --- a create whose answer is lost ----------------------------------------------------------

@@ -379,6 +379,8 @@ class StatusAwareTransport(transport.Transport):
 #: urllib3 never retries (LookerClient.call does, knowing which calls are safe to repeat); errors come
 #: through as they are. Redirects are followed, as requests would.
 _NO_RETRIES = urllib3.Retry(total=False, redirect=10)
+
+
 @functools.lru_cache(maxsize=8)
 def _timeout(seconds: float) -> urllib3.Timeout:
     """The connect and read timeout of `seconds` (one object per value: urllib3 copies it per call)."""

@@ -216,7 +216,7 @@ def main() -> None:
               "backup's, removing ones granted since (default: only add)")
 @click.option("--workers", type=click.IntRange(1, 256), help="threads per run at first (default 8)")
 @click.option("--max-workers", type=click.IntRange(1, 256), help="ceiling the items in flight grow toward while "
-              "throughput follows (default 32; as --workers: fixed)")
+              "throughput follows and the CPU is not the limit (default 32; as --workers: fixed)")
 @click.option("--max-runtime", type=click.IntRange(1), help="seconds after which the daemon's run monitoring ends "
               "a run FAILED (default: dagster.yaml's max_runtime_seconds); also how a run is ended whose "
               "process was killed")

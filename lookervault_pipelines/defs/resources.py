@@ -30,7 +30,8 @@ class LookerResource(dg.ConfigurableResource):
     timeout: int | None = Field(default=None, description="seconds per HTTP request (default 120)")
     workers: int = Field(default=8, description="threads restoring items at once within one run, at first")
     max_workers: int = Field(default=32, description="ceiling the items in flight grow toward while throughput "
-                             "follows (Looker's latency, not the CPU, is then the limit); halved on 429s. "
+                             "follows and the process is not busy (Looker's latency, not the CPU, is then the "
+                             "limit); halved on 429s. "
                              "Equal to workers: fixed")
     retry_attempts: int = Field(default=5, description="tries per API call on 429, 5xx and network errors")
     retry_backoff_seconds: float = Field(default=0.5, description="first wait between tries; doubles each try")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 
 from ..content_types import ContentType as CT
 
-__all__ = ["page_url"]
+__all__ = ["page_url", "ui_base"]
 
 #: The UI page of each type, by destination id. Content pages (`/dashboards/ID`, `/looks/ID`,
 #: `/folders/ID`, `/boards/ID`, `/explore/MODEL/EXPLORE`) are the addresses Looker instances publish
@@ -48,15 +49,27 @@ def _path(content_type: CT, dest_id: str, live: Mapping[str, object]) -> str | N
     return page.format(id=dest_id) if page else None
 
 
-def page_url(base_url: str, content_type: CT, dest_id: str | None, live: Mapping[str, object] | None) -> str | None:
-    """The item's page on the instance at `base_url`, or None when it has none (a dry run's create).
+def ui_base(api_base_url: str) -> str:
+    """The address of the instance's pages, from its API's base URL.
 
-    The API's base URL serves the UI on Looker-hosted instances; an instance
-    whose API has a port of its own (19999) serves its pages on another one.
+    The API's base URL serves the UI on Looker-hosted instances, except on
+    those hosted on AWS before 07/07/2020, whose API has port 19999 of its own
+    while their pages are on 443 (Looker's docs, Admin > API, "API Host URL").
+    A customer-hosted instance's pages have a port its API does not tell
+    (9999 by default), so its API address is kept as it is.
     """
+    parts = urllib.parse.urlsplit(api_base_url.rstrip("/"))
+    host = (parts.hostname or "").lower()
+    if parts.port == 19999 and parts.scheme == "https" and host.endswith(".looker.com"):
+        return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return api_base_url.rstrip("/")
+
+
+def page_url(base_url: str, content_type: CT, dest_id: str | None, live: Mapping[str, object] | None) -> str | None:
+    """The item's page on the instance whose API is at `base_url`, or None when it has none (a dry run's create)."""
     if dest_id is None:
         return None
     path = _path(content_type, dest_id, live or {})
     if path is None:
         return None
-    return path if path.startswith("http") else base_url.rstrip("/") + path
+    return path if path.startswith("http") else ui_base(base_url) + path

@@ -368,9 +368,9 @@ class StatusAwareTransport(transport.Transport):
                 self.rate_limiter.on_success()
         if error is not None:
             raise error
-        content_type = resp.headers.get("content-type")
-        ret = transport.Response(True, resp.data, transport.response_mode(content_type))
-        encoding = _encoding(content_type)
+        ret = transport.Response(True, resp.data, transport.response_mode(resp.headers.get("content-type")))
+        # requests' own reading of the charset (JSON UTF-8, other text Latin-1); it only calls .get on the headers.
+        encoding = requests.utils.get_encoding_from_headers(resp.headers)  # type: ignore[arg-type]
         if encoding:
             ret.encoding = encoding
         return ret
@@ -441,23 +441,6 @@ def _with_query(url: str, params: Mapping[str, object] | None) -> str:
     if not query:
         return url
     return f"{url}{'&' if '?' in url else '?'}{query}"
-
-
-def _encoding(content_type: str | None) -> str | None:
-    """The charset of a response, as requests reads it: JSON is UTF-8, other text Latin-1 unless it says."""
-    if not content_type:
-        return None
-    kind, _, params = content_type.partition(";")
-    for param in params.split(";"):
-        name, _, value = param.strip().partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip(" '\"")
-    kind = kind.strip().lower()
-    if "text" in kind:
-        return "ISO-8859-1"
-    if "application/json" in kind:
-        return "utf-8"
-    return None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

@@ -27,15 +27,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookervault_core.testing.backups import build_synthetic_backup
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-CLI = str(Path(sys.executable).parent / "lookervault")
-ROOT = Path(__file__).resolve().parent.parent
+from lookervault_core.testing.backups import build_synthetic_backup  # noqa: E402
+from scale_benchmark import CLI, ROOT, measured  # noqa: E402
+
 CLIENT_ID, CLIENT_SECRET = "bench-id", "bench-secret"
 
 
@@ -49,23 +48,11 @@ class Pass:
 
 def run_cli(env: dict[str, str], backup: Path, *extra: str) -> Pass:
     """`lookervault restore --types dashboards` as a subprocess: wall, CPU and peak RSS (wait4), its totals."""
-    cmd = [CLI, "restore", "--backup", str(backup), "--types", "dashboards", "--json", *extra]
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    chunks: dict[str, str] = {}
-    readers = [threading.Thread(target=lambda f=f, n=n: chunks.__setitem__(n, f.read()))  # type: ignore[misc]
-               for f, n in ((proc.stdout, "out"), (proc.stderr, "err"))]
-    for t in readers:
-        t.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    for t in readers:
-        t.join()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"lookervault restore failed:\n{chunks['out']}\n{chunks['err'][-3000:]}")
-    totals = json.loads(chunks["out"])["totals"]
-    return Pass(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-                {k: v for k, v in totals.items() if v})
+    done = measured([CLI, "restore", "--backup", str(backup), "--types", "dashboards", "--json", *extra], env)
+    if done.code != 0:
+        raise SystemExit(f"lookervault restore failed:\n{done.out}\n{done.err[-3000:]}")
+    totals = json.loads(done.out)["totals"]
+    return Pass(done.seconds, done.cpu_s, done.peak_rss_mb, {k: v for k, v in totals.items() if v})
 
 
 def start_fake(backup: Path, latency_ms: float) -> tuple[subprocess.Popen[str], str]:

@@ -73,12 +73,15 @@ def damage(fake: FakeLooker, backup: Path, share: float, seed: int) -> int:
     return hit
 
 
-def cli_type(fake: FakeLooker, home: Path, backup: Path, ct: CT, args: argparse.Namespace) -> tuple[int, float, float, float, dict[str, int]]:
-    cmd = [CLI, "restore", "--backup", str(backup), "--json", "--types", ct.plural, "--workers", str(args.workers),
+def cli_restore(fake: FakeLooker, home: Path, backup: Path, args: argparse.Namespace,
+                ct: CT | None = None) -> tuple[int, float, float, float, dict[str, int]]:
+    """One `lookervault restore` of everything, or of one type: items, wall s, CPU s, peak RSS MB, totals."""
+    what = ["--types", ct.plural] if ct is not None else []
+    cmd = [CLI, "restore", "--backup", str(backup), "--json", *what, "--workers", str(args.workers),
            "--max-workers", str(args.max_workers)]
     measured, out, code = _run(cmd, _env(fake, home, backup), fake)
     if code != 0:
-        raise SystemExit(f"lookervault restore --types {ct.plural} failed ({code}):\n{out}")
+        raise SystemExit(f"lookervault restore {' '.join(what)} failed ({code}):\n{out}")
     totals = {k: v for k, v in json.loads(out)["totals"].items() if v}
     return sum(totals.values()), measured.seconds, measured.cpu_s, measured.peak_rss_mb, totals
 
@@ -104,16 +107,6 @@ def all_equal(fake: FakeLooker, home: Path, backup: Path) -> dict[str, int]:
     return off
 
 
-def cli_all(fake: FakeLooker, home: Path, backup: Path, args: argparse.Namespace) -> tuple[int, float, float, float, dict[str, int]]:
-    cmd = [CLI, "restore", "--backup", str(backup), "--json", "--workers", str(args.workers),
-           "--max-workers", str(args.max_workers)]
-    measured, out, code = _run(cmd, _env(fake, home, backup), fake)
-    if code != 0:
-        raise SystemExit(f"lookervault restore failed ({code}):\n{out}")
-    totals = {k: v for k, v in json.loads(out)["totals"].items() if v}
-    return sum(totals.values()), measured.seconds, measured.cpu_s, measured.peak_rss_mb, totals
-
-
 def one_repeat(backup: Path, args: argparse.Namespace, seed: int) -> dict[str, dict[str, tuple]]:
     """On one fresh home the whole backup by one command per pass; on another, type by type."""
     out: dict[str, dict[str, tuple]] = {"first": {}, "recorded": {}}
@@ -130,9 +123,9 @@ def one_repeat(backup: Path, args: argparse.Namespace, seed: int) -> dict[str, d
                 damage(fake, backup, args.damage, seed * 10 + n)
                 if by_type:
                     for ct in types:
-                        out[name][ct.plural] = cli_type(fake, home, backup, ct, args)
+                        out[name][ct.plural] = cli_restore(fake, home, backup, args, ct)
                 else:
-                    out[name]["all (one command)"] = cli_all(fake, home, backup, args)
+                    out[name]["all (one command)"] = cli_restore(fake, home, backup, args)
                 print(f"  {name}: {[(k, v[0], round(v[1], 1)) for k, v in out[name].items()]}", file=sys.stderr, flush=True)
                 off = all_equal(fake, home, backup)
                 if off:

@@ -74,15 +74,24 @@ class Pass:
         return self.items / self.seconds
 
 
-def _run(cmd: list[str], env: dict[str, str], fake: FakeLooker,
-         log: Path | str | None = None) -> tuple[Pass, str, int]:
-    """Run `cmd`; its wall time, the fake's calls, its CPU and peak RSS (wait4), stdout, exit code."""
-    fake.clear_requests()
+@dataclass(frozen=True)
+class Measured:
+    """A finished subprocess: its wall time, CPU (user + system, all threads) and peak RSS from wait4, its output."""
+
+    seconds: float
+    cpu_s: float
+    peak_rss_mb: float
+    out: str
+    err: str
+    code: int
+
+
+def measured(cmd: list[str], env: dict[str, str]) -> Measured:
+    """Run `cmd` to its end, reading both pipes, then reap it with wait4 for the child's own rusage."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out_file, err_file = proc.stdout, proc.stderr
     assert out_file is not None and err_file is not None
-    # Read both pipes to their end, then reap with wait4 for the child's own rusage.
     chunks: dict[str, str] = {}
     readers = [threading.Thread(target=lambda f=f, n=n: chunks.__setitem__(n, f.read()))
                for f, n in ((out_file, "out"), (err_file, "err"))]
@@ -93,11 +102,19 @@ def _run(cmd: list[str], env: dict[str, str], fake: FakeLooker,
     for t in readers:
         t.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, chunks["out"], chunks["err"],
+                    proc.returncode)
+
+
+def _run(cmd: list[str], env: dict[str, str], fake: FakeLooker,
+         log: Path | str | None = None) -> tuple[Pass, str, int]:
+    """Run `cmd`; its wall time, the fake's calls, its CPU and peak RSS (wait4), stdout, exit code."""
+    fake.clear_requests()
+    done = measured(cmd, env)
     if log:
-        Path(log).write_text(chunks["err"])
-    cpu = usage.ru_utime + usage.ru_stime
-    return (Pass(0, seconds, len(fake.requests), cpu, usage.ru_maxrss / 1024),
-            chunks["out"] + ("" if proc.returncode == 0 else chunks["err"][-3000:]), proc.returncode)
+        Path(log).write_text(done.err)
+    return (Pass(0, done.seconds, len(fake.requests), done.cpu_s, done.peak_rss_mb),
+            done.out + ("" if done.code == 0 else done.err[-3000:]), done.code)
 
 
 _STORAGE = {

@@ -43,13 +43,18 @@ def _client(fake: FakeLooker) -> LookerClient:
     return connect(settings_for(fake), retry=RetryPolicy(attempts=2, initial_backoff=0.0, max_backoff=0.0, jitter=0.0))
 
 
+def load_sample_with_alerts(server: FakeLooker, tmp_path: Path) -> None:
+    """The sample instance, with the two alerts of `_ALERTS` live on its tiles."""
+    server.load_backup(build_backup(tmp_path / "sample.sqlite"))
+    for _, alert in _ALERTS:
+        server.put("alerts", alert)
+
+
 @pytest.fixture
 def origin(tmp_path: Path) -> Iterator[FakeLooker]:
     """Server A: the sample instance with two alerts, live."""
     with FakeLooker(strict=True) as server:
-        server.load_backup(build_backup(tmp_path / "sample.sqlite"))
-        for _, alert in _ALERTS:
-            server.put("alerts", alert)
+        load_sample_with_alerts(server, tmp_path)
         yield server
 
 

@@ -14,21 +14,19 @@ import pytest
 
 from lookervault_core.content_types import ContentType as CT
 from lookervault_core.restore import Restorer, restore_many
-from lookervault_core.testing.backups import build_backup, sample_items
+from lookervault_core.testing.backups import sample_items
 from lookervault_core.testing.fake_looker import FakeLooker
 
 from .test_access_attributes import (_canonical, _items, _restore_same_instance, build_access_instance,
                                      revoke_access_and_change_a_group_value)
-from .test_alerts import _ALERTS, _alerts, _snapshot, _what
+from .test_alerts import _alerts, _snapshot, _what, load_sample_with_alerts
 from .test_restore import all_keys
 
 @pytest.fixture
 def origin(tmp_path: Path) -> Iterator[FakeLooker]:
     """Server A: the sample instance, two alerts on its tiles, folder access and user attributes."""
     with FakeLooker(strict=True) as server:
-        server.load_backup(build_backup(tmp_path / "sample.sqlite"))
-        for _, alert in _ALERTS:
-            server.put("alerts", alert)
+        load_sample_with_alerts(server, tmp_path)
         build_access_instance(server)
         yield server
 
